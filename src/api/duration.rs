@@ -77,7 +77,9 @@ impl FromStr for GoDuration {
                 return Err(invalid());
             }
             let whole: u128 = whole.parse().map_err(|_| invalid())?;
-            let mut part = whole.checked_mul(scale).ok_or_else(|| GoDurationError::Overflow(text.into()))?;
+            let mut part = whole
+                .checked_mul(scale)
+                .ok_or_else(|| GoDurationError::Overflow(text.into()))?;
             let mut fraction_scale = scale;
             for digit in fraction.chars() {
                 fraction_scale /= 10;
@@ -93,7 +95,10 @@ impl FromStr for GoDuration {
             .map_err(|_| GoDurationError::Overflow(text.into()))?;
         // Always below one second's worth of nanoseconds, so it fits in u32.
         let nanos = (total_nanos % 1_000_000_000) as u32;
-        Ok(Self { text: text.to_string(), value: Duration::new(secs, nanos) })
+        Ok(Self {
+            text: text.to_string(),
+            value: Duration::new(secs, nanos),
+        })
     }
 }
 
@@ -156,7 +161,10 @@ mod tests {
     #[test]
     fn rejects_what_go_rejects() {
         for bad in ["", "1", "h", "1d", "1.h", ".5h", "-1h", "1h ", "1 h", "1hh"] {
-            assert!(bad.parse::<GoDuration>().is_err(), "{bad:?} should be rejected");
+            assert!(
+                bad.parse::<GoDuration>().is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 

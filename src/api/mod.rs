@@ -8,9 +8,8 @@ mod status;
 pub use condition::{ConditionStatus, ConditionType};
 pub use duration::{GoDuration, GoDurationError};
 pub use spec::{
-    AccessSpec, BitbucketToken, BitbucketTokenSpec, DataCenterServer, DeletionPolicy,
-    OutputFormat, Permission, SecretKeyRef, ServerSpec, TargetSpec, TokenKind, TokenSpec,
-    ValidationSpec,
+    AccessSpec, BitbucketToken, BitbucketTokenSpec, DataCenterServer, DeletionPolicy, OutputFormat,
+    Permission, SecretKeyRef, ServerSpec, TargetSpec, TokenKind, TokenSpec, ValidationSpec,
 };
 pub use status::{BitbucketTokenStatus, ExpirySource};
 

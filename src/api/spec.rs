@@ -99,7 +99,10 @@ pub struct DataCenterServer {
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeyRef {
     /// Name of the Secret (same namespace).
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"))]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub name: String,
     /// Key inside the Secret's data.
     #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
@@ -179,7 +182,10 @@ impl std::str::FromStr for TokenKind {
             .find(|kind| kind.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 let names: Vec<_> = TokenKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!("unknown token kind {s:?}; expected one of {}", names.join(", "))
+                format!(
+                    "unknown token kind {s:?}; expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -213,7 +219,20 @@ pub struct TokenSpec {
 }
 
 /// Permission level the pods need.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[derive(
+    JsonSchema,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    PartialOrd,
+    Ord,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Permission {
     /// Clone and fetch.
@@ -246,11 +265,17 @@ pub struct AccessSpec {
     pub workspace: Option<String>,
     /// Project key (Cloud project or Data Center project; `~user` for a DC personal project).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 128), regex(pattern = r"^~?[A-Za-z0-9_][A-Za-z0-9_.-]*$"))]
+    #[schemars(
+        length(min = 1, max = 128),
+        regex(pattern = r"^~?[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+    )]
     pub project: Option<String>,
     /// Repository slugs. Empty means the whole workspace or project.
     #[serde(default)]
-    #[schemars(length(max = 100), inner(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9._-]+$")))]
+    #[schemars(
+        length(max = 100),
+        inner(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9._-]+$"))
+    )]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub repositories: Vec<RepositorySlug>,
     /// The level the pods need: read (clone), write (push) or admin.
@@ -277,7 +302,10 @@ pub struct ValidationSpec {
 pub struct TargetSpec {
     /// Name of the Secret to write (default `<metadata.name>-git`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"))]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub name: Option<String>,
     /// Which formats to render (default gitconfig and gitCredentials).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,7 +323,9 @@ pub struct TargetSpec {
 }
 
 /// The keys to render; see docs/formats.md.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum OutputFormat {
     /// `.gitconfig` with an `http.<url>.extraHeader` Authorization header.

@@ -60,7 +60,10 @@ fn full_spec_round_trips_through_serde() {
     assert_eq!(spec.token.kind, TokenKind::HttpAccessToken);
     assert_eq!(spec.access.permission, Permission::Write);
     assert_eq!(
-        spec.validation.as_ref().and_then(|v| v.interval.as_ref()).map(|d| d.as_duration()),
+        spec.validation
+            .as_ref()
+            .and_then(|v| v.interval.as_ref())
+            .map(|d| d.as_duration()),
         Some(std::time::Duration::from_secs(3600))
     );
     assert_eq!(serde_json::to_value(&spec).unwrap(), original);
@@ -76,7 +79,10 @@ fn omitted_fields_take_their_defaults() {
     assert_eq!(spec.access.permission, Permission::Read);
     assert!(spec.access.repositories.is_empty());
     assert!(spec.server.is_none());
-    assert_eq!(TargetSpec::default().deletion_policy, DeletionPolicy::Delete);
+    assert_eq!(
+        TargetSpec::default().deletion_policy,
+        DeletionPolicy::Delete
+    );
 }
 
 #[test]
@@ -95,7 +101,10 @@ fn token_kind_names_match_the_crd_enum() {
 fn crd_has_printer_columns_short_names_and_status() {
     let crd = serde_json::to_value(BitbucketToken::crd()).unwrap();
     assert_eq!(crd["spec"]["group"], API_GROUP);
-    assert_eq!(crd["spec"]["names"]["shortNames"], json!(["bbt", "bbtoken"]));
+    assert_eq!(
+        crd["spec"]["names"]["shortNames"],
+        json!(["bbt", "bbtoken"])
+    );
     let version = &crd["spec"]["versions"][0];
     assert_eq!(version["name"], API_VERSION);
     assert_eq!(version["subresources"]["status"], json!({}));
@@ -117,13 +126,23 @@ fn schema_carries_every_cel_rule_with_a_message() {
         "duration(self) >= duration('1m')",
         "self.kind == 'APIToken' ? has(self.email) : !has(self.email)",
     ] {
-        assert!(text.contains(&serde_json::to_string(rule).unwrap()[1..rule.len()]), "missing rule {rule}");
+        assert!(
+            text.contains(&serde_json::to_string(rule).unwrap()[1..rule.len()]),
+            "missing rule {rule}"
+        );
     }
     fn check(node: &Value, count: &mut usize) {
-        if let Some(rules) = node.get("x-kubernetes-validations").and_then(Value::as_array) {
+        if let Some(rules) = node
+            .get("x-kubernetes-validations")
+            .and_then(Value::as_array)
+        {
             for rule in rules {
                 let message = rule["message"].as_str().unwrap_or_default();
-                assert!(message.len() > 20, "rule {} has no actionable message", rule["rule"]);
+                assert!(
+                    message.len() > 20,
+                    "rule {} has no actionable message",
+                    rule["rule"]
+                );
                 *count += 1;
             }
         }
