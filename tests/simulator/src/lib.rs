@@ -1,0 +1,1 @@
+//! Bitbucket Cloud and Data Center simulator (tests and demo only).
