@@ -8,8 +8,9 @@ mod status;
 pub use condition::{ConditionStatus, ConditionType};
 pub use duration::{GoDuration, GoDurationError};
 pub use spec::{
-    AccessSpec, BitbucketToken, BitbucketTokenSpec, DataCenterServer, DeletionPolicy, OutputFormat,
-    Permission, SecretKeyRef, ServerSpec, TargetSpec, TokenKind, TokenSpec, ValidationSpec,
+    AccessSpec, BitbucketToken, BitbucketTokenSpec, DEFAULT_MOUNT_PATH, DataCenterServer,
+    DeletionPolicy, OutputFormat, Permission, SecretKeyRef, ServerSpec, TargetSpec, TokenKind,
+    TokenSpec, ValidationSpec,
 };
 pub use status::{BitbucketTokenStatus, ExpirySource};
 

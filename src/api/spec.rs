@@ -311,6 +311,11 @@ pub struct TargetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 6), extend("x-kubernetes-list-type" = "set"))]
     pub formats: Option<Vec<OutputFormat>>,
+    /// Directory where pods mount the Secret (default /etc/bitbucket-git). The gitCredentials format
+    /// points git's credential store at `<mountPath>/.git-credentials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = 1024), regex(pattern = r#"^/[^\s"\\]*$"#))]
+    pub mount_path: Option<String>,
     /// Labels copied onto the rendered Secret.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
@@ -341,6 +346,9 @@ pub enum OutputFormat {
     /// Argo CD repository credentials.
     Argocd,
 }
+
+/// The mount directory assumed when `target.mountPath` is omitted.
+pub const DEFAULT_MOUNT_PATH: &str = "/etc/bitbucket-git";
 
 impl OutputFormat {
     /// The formats rendered when `target.formats` is omitted.
