@@ -8,21 +8,6 @@ use super::*;
 /// The table of invalid specs shared with the integration tests.
 pub(crate) const INVALID_SPECS: &str = include_str!("../../tests/fixtures/invalid-specs.yaml");
 
-fn merge_patch(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(target), Value::Object(patch)) => {
-            for (key, value) in patch {
-                if value.is_null() {
-                    target.remove(key);
-                } else {
-                    merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
-                }
-            }
-        }
-        (target, patch) => *target = patch.clone(),
-    }
-}
-
 fn full_spec() -> Value {
     json!({
         "server": {"dataCenter": {
@@ -179,7 +164,7 @@ fn every_invalid_spec_is_caught_by_the_right_rule() {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let mut spec = table["bases"][case["base"].as_str().unwrap()].clone();
-        merge_patch(&mut spec, &case["spec"]);
+        json_patch::merge(&mut spec, &case["spec"]);
         let object = json!({"apiVersion": "bitbucket-token-operator.io/v1alpha1", "kind": "BitbucketToken",
             "metadata": {"name": "x"}, "spec": spec});
         let expected = case["message"].as_str().unwrap();
