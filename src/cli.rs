@@ -14,7 +14,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the operator against the cluster in the current kubeconfig or in-cluster config.
-    Run,
+    Run(Box<crate::controller::RunArgs>),
     /// Print the BitbucketToken CustomResourceDefinition as YAML.
     Crd,
     /// Check one token with Bitbucket from a terminal and print a verdict.

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Run | Command::Check => {
+        Command::Run(_) | Command::Check => {
             eprintln!("error: this subcommand is not implemented yet");
             ExitCode::from(2)
         }

@@ -40,3 +40,19 @@ impl ConditionStatus {
         }
     }
 }
+
+/// Converts a chrono instant into the apimachinery `Time` that conditions carry (k8s-openapi keeps
+/// times as `jiff` timestamps). Instants outside jiff's range (years beyond ±9999) are clamped.
+pub fn kube_time(
+    at: chrono::DateTime<chrono::Utc>,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+    use k8s_openapi::jiff::Timestamp;
+    let stamp = Timestamp::new(at.timestamp(), at.timestamp_subsec_nanos() as i32).unwrap_or(
+        if at.timestamp() < 0 {
+            Timestamp::MIN
+        } else {
+            Timestamp::MAX
+        },
+    );
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(stamp)
+}

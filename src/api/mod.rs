@@ -5,7 +5,7 @@ mod duration;
 mod spec;
 mod status;
 
-pub use condition::{ConditionStatus, ConditionType};
+pub use condition::{ConditionStatus, ConditionType, kube_time};
 pub use duration::{GoDuration, GoDurationError};
 pub use spec::{
     AccessSpec, BitbucketToken, BitbucketTokenSpec, DEFAULT_MOUNT_PATH, DataCenterServer,

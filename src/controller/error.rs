@@ -1,0 +1,32 @@
+//! Errors that make a reconcile fail and be retried (apiserver trouble, not token problems).
+
+/// Why a reconcile failed; token problems are not errors, they are reported in status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("reading a source Secret failed: {0}")]
+    ReadSource(#[source] kube::Error),
+    #[error("reading the rendered Secret failed: {0}")]
+    ReadTarget(#[source] kube::Error),
+    #[error("writing the rendered Secret failed: {0}")]
+    WriteTarget(#[source] kube::Error),
+    #[error("writing the status failed: {0}")]
+    WriteStatus(#[source] kube::Error),
+    #[error("the BitbucketToken has no namespace")]
+    NoNamespace,
+    #[error("the BitbucketToken has no uid yet")]
+    NoUid,
+}
+
+impl Error {
+    /// A short label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::ReadSource(_) => "read_source",
+            Error::ReadTarget(_) => "read_target",
+            Error::WriteTarget(_) => "write_target",
+            Error::WriteStatus(_) => "write_status",
+            Error::NoNamespace => "no_namespace",
+            Error::NoUid => "no_uid",
+        }
+    }
+}

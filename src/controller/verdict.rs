@@ -1,0 +1,48 @@
+//! What the operator concluded about a token, independent of how it found out.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::reasons::Reason;
+use crate::api::ExpirySource;
+
+/// The facts Bitbucket confirmed about a valid token.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidFacts {
+    pub identity: String,
+    pub granted: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub expiry_source: Option<ExpirySource>,
+    pub warnings: Vec<String>,
+}
+
+/// The operator's conclusion about a token.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TokenVerdict {
+    /// Bitbucket accepted the token with the requested access.
+    Valid(ValidFacts),
+    /// A definitive problem: the token (or its source or target) must be fixed by a person.
+    Invalid { reason: Reason, message: String },
+    /// The operator could not tell this time; it will retry.
+    Unknown {
+        reason: Reason,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl TokenVerdict {
+    /// A definitive problem with a reason and an actionable message.
+    pub fn invalid(reason: Reason, message: impl Into<String>) -> Self {
+        TokenVerdict::Invalid {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// True when Bitbucket (or the operator's own checks) gave a definitive answer.
+    pub fn is_definitive(&self) -> bool {
+        !matches!(self, TokenVerdict::Unknown { .. })
+    }
+}
