@@ -18,5 +18,5 @@ pub enum Command {
     /// Print the BitbucketToken CustomResourceDefinition as YAML.
     Crd,
     /// Check one token with Bitbucket from a terminal and print a verdict.
-    Check,
+    Check(Box<crate::check::CheckArgs>),
 }

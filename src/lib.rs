@@ -1,6 +1,8 @@
 //! bitbucket-token-operator: validates Bitbucket tokens and renders git-credential Secrets.
 
 pub mod api;
+pub mod bitbucket;
+pub mod check;
 pub mod cli;
 pub mod controller;
 pub mod crdgen;

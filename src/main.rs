@@ -1,13 +1,25 @@
 use std::process::ExitCode;
 
 use bitbucket_token_operator::{
+    check,
     cli::{Cli, Command},
     crdgen,
 };
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // Help and version are not errors; bad flags exit like any other bad input.
+            return if error.use_stderr() {
+                ExitCode::from(check::EXIT_BAD_INPUT)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match cli.command {
         Command::Crd => match crdgen::crd_yaml() {
             Ok(yaml) => {
@@ -19,8 +31,15 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Run(_) | Command::Check => {
-            eprintln!("error: this subcommand is not implemented yet");
+        Command::Check(args) => match tokio::runtime::Runtime::new() {
+            Ok(runtime) => runtime.block_on(check::run(*args)),
+            Err(error) => {
+                eprintln!("error: cannot start the async runtime: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Run(_) => {
+            eprintln!("error: `run` is not implemented yet");
             ExitCode::from(2)
         }
     }

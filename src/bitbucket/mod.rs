@@ -1,0 +1,163 @@
+//! The Bitbucket client: checks a token against Bitbucket Cloud or Data Center for the access a
+//! BitbucketToken asks for. See docs/bitbucket-validation.md for what is checked and how.
+
+mod backoff;
+mod cloud;
+mod config;
+mod credential;
+mod datacenter;
+mod inflight;
+mod limiter;
+mod outcome;
+mod request;
+mod response;
+mod scopes;
+mod transport;
+
+pub use backoff::Backoff;
+pub use config::{CLOUD_API_URL, ClientConfig, user_agent};
+pub use credential::Credential;
+pub use inflight::InFlight;
+pub use limiter::HostLimiter;
+pub use outcome::{Invalid, Outcome, Transient, ValidToken, rfc3339 as rfc3339_text};
+pub use request::{Server, ValidationRequest};
+pub use transport::{ClientError, host_key};
+
+use chrono::Utc;
+use url::Url;
+
+use crate::api::TokenKind;
+use transport::Transport;
+
+/// Ends a validation early with a definitive or transient verdict.
+pub(crate) enum Stop {
+    Invalid(Invalid),
+    Transient(Transient),
+}
+
+impl From<Transient> for Stop {
+    fn from(t: Transient) -> Self {
+        Stop::Transient(t)
+    }
+}
+
+impl From<Invalid> for Stop {
+    fn from(i: Invalid) -> Self {
+        Stop::Invalid(i)
+    }
+}
+
+/// Validates tokens. Cheap to clone; clones share connections, pacing and in-flight locks.
+#[derive(Clone)]
+pub struct Validator {
+    transport: Transport,
+    cloud_api: Url,
+    inflight: InFlight,
+}
+
+impl Validator {
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        let cloud_api = parse_base(&config.cloud_api_url)?;
+        Ok(Self {
+            transport: Transport::new(config)?,
+            cloud_api,
+            inflight: InFlight::default(),
+        })
+    }
+
+    /// The per-host pacing (exposed for tests and metrics).
+    pub fn limiter(&self) -> &HostLimiter {
+        self.transport.limiter()
+    }
+
+    /// Checks one token. Never panics, never returns the token in any message.
+    pub async fn validate(&self, request: &ValidationRequest<'_>) -> Outcome {
+        let host = match &request.server {
+            Server::Cloud => host_key(&self.cloud_api),
+            Server::DataCenter { url, .. } => {
+                let host = host_key(url);
+                if !self.dc_host_allowed(&host) {
+                    return Outcome::Invalid(Invalid::HostNotAllowed { host });
+                }
+                host
+            }
+        };
+        let _in_flight = self
+            .inflight
+            .enter(format!("{host}/{}", request.token.fingerprint()))
+            .await;
+        let result = match &request.server {
+            Server::Cloud => cloud::validate(&self.transport, &self.cloud_api, request).await,
+            Server::DataCenter { url, ca_pem } => {
+                datacenter::validate(&self.transport, url, *ca_pem, request).await
+            }
+        };
+        match result {
+            Ok(mut valid) => {
+                if valid.expires_at.is_none() && request.declared_expiry.is_some() {
+                    valid.expires_at = request.declared_expiry;
+                    valid.expiry_source = Some(crate::api::ExpirySource::Declared);
+                }
+                if request.kind == TokenKind::AppPassword {
+                    valid.warnings.push(APP_PASSWORD_WARNING.to_string());
+                }
+                Outcome::Valid(valid)
+            }
+            Err(Stop::Invalid(invalid)) => Outcome::Invalid(refine_rejection(invalid, request)),
+            Err(Stop::Transient(transient)) => Outcome::Transient(transient),
+        }
+    }
+
+    fn dc_host_allowed(&self, host: &str) -> bool {
+        let Some(allowed) = &self.transport.config().allowed_dc_hosts else {
+            return true;
+        };
+        let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        allowed
+            .iter()
+            .any(|entry| entry.eq_ignore_ascii_case(host) || entry.eq_ignore_ascii_case(bare))
+    }
+}
+
+/// Said with every valid app password: Atlassian's timeline for their removal.
+pub const APP_PASSWORD_WARNING: &str = "app passwords are deprecated: Atlassian stopped their creation on 9 September 2025 and removes them on 28 July 2026 (after brownouts from 9 June 2026); replace it with an API token with scopes.";
+
+/// A 401 is "Unauthorized" unless the declared expiry has passed (Expired) or this very token was
+/// accepted before (Revoked): Bitbucket's 401 alone cannot tell these apart.
+fn refine_rejection(invalid: Invalid, request: &ValidationRequest<'_>) -> Invalid {
+    let Invalid::Unauthorized { detail } = invalid else {
+        return invalid;
+    };
+    if let Some(at) = request.declared_expiry.filter(|at| *at <= Utc::now()) {
+        return Invalid::Expired { at };
+    }
+    if request.accepted_before {
+        return Invalid::Revoked { detail };
+    }
+    let detail = if request.kind == TokenKind::AppPassword {
+        format!(
+            "{detail}; app passwords were removed by Atlassian on 28 July 2026: use an API token"
+        )
+    } else {
+        detail
+    };
+    Invalid::Unauthorized { detail }
+}
+
+/// Parses a base URL and drops a trailing slash so paths can be appended.
+pub(crate) fn parse_base(text: &str) -> Result<Url, ClientError> {
+    let trimmed = text.trim_end_matches('/');
+    Url::parse(trimmed).map_err(|source| ClientError::InvalidUrl {
+        url: text.to_string(),
+        source,
+    })
+}
+
+/// `base` with path segments appended (each percent-encoded as one segment).
+pub(crate) fn join(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}

@@ -1,0 +1,201 @@
+//! What a validation concluded: valid, definitively invalid, or could not tell (transient).
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::api::ExpirySource;
+
+/// The result of checking one token against Bitbucket.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Bitbucket accepted the token with the requested access.
+    Valid(ValidToken),
+    /// A definitive problem a person must fix.
+    Invalid(Invalid),
+    /// The check could not be completed this time; try again later.
+    Transient(Transient),
+}
+
+/// Facts about a token Bitbucket accepted.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ValidToken {
+    /// Who Bitbucket says the token is, e.g. `Alice (alice)` or `payments-ci (repo_access_token)`.
+    pub identity: String,
+    /// Bitbucket's `X-Credential-Type`, or the Data Center equivalent, when known.
+    pub credential_type: Option<String>,
+    /// Scopes (Cloud) or permissions (Data Center) Bitbucket reported for the token.
+    pub granted: Vec<String>,
+    /// When the token expires, if known.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Where `expires_at` comes from.
+    pub expiry_source: Option<ExpirySource>,
+    /// Things the user should know although the token works (deprecations, unverifiable parts).
+    pub warnings: Vec<String>,
+}
+
+/// A definitive verdict: the token, or what it is asked to do, is wrong.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Invalid {
+    /// Bitbucket rejected the credentials and never accepted them before.
+    Unauthorized { detail: String },
+    /// Bitbucket rejected credentials it accepted before: revoked (or silently expired).
+    Revoked { detail: String },
+    /// The token works but lacks a scope or permission the requested access needs.
+    InsufficientScope {
+        missing: Vec<String>,
+        granted: Vec<String>,
+        fix: String,
+    },
+    /// The workspace, project or repository does not exist, or this token cannot see it.
+    TargetNotFound { target: String, detail: String },
+    /// The token's expiry has passed.
+    Expired { at: DateTime<Utc> },
+    /// The Data Center host is not on the operator's allowlist; nothing was sent to it.
+    HostNotAllowed { host: String },
+}
+
+/// A failure that says nothing about the token: retry later.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Transient {
+    /// No connection could be made (DNS, refused, reset, proxy).
+    Unreachable { detail: String },
+    /// The TLS handshake failed (unknown CA, wrong host name, expired certificate).
+    TlsFailure { detail: String },
+    /// No answer within the request timeout.
+    Timeout,
+    /// Bitbucket answered 5xx.
+    ServerError { status: u16 },
+    /// Bitbucket answered 429; `retry_after` when it said how long to wait.
+    RateLimited { retry_after: Option<Duration> },
+    /// Bitbucket answered with something that is not what its API documents.
+    MalformedResponse { detail: String },
+}
+
+impl Outcome {
+    /// One or two sentences for a person: what is wrong (or right) and what to do.
+    pub fn message(&self) -> String {
+        match self {
+            Outcome::Valid(valid) => valid.message(),
+            Outcome::Invalid(invalid) => invalid.message(),
+            Outcome::Transient(transient) => transient.message(),
+        }
+    }
+
+    /// True when Bitbucket gave a definitive answer (valid or invalid).
+    pub fn is_definitive(&self) -> bool {
+        !matches!(self, Outcome::Transient(_))
+    }
+}
+
+impl ValidToken {
+    fn message(&self) -> String {
+        let mut text = format!("Bitbucket accepts the token as {}", self.identity);
+        if !self.granted.is_empty() {
+            text.push_str(&format!(" with {}", self.granted.join(", ")));
+        }
+        text.push('.');
+        if let Some(at) = self.expires_at {
+            let source = match self.expiry_source {
+                Some(ExpirySource::Bitbucket) => "reported by Bitbucket",
+                _ => "as declared",
+            };
+            text.push_str(&format!(" It expires at {} ({source}).", rfc3339(at)));
+        }
+        for warning in &self.warnings {
+            text.push_str(&format!(" Warning: {warning}"));
+        }
+        text
+    }
+}
+
+impl Invalid {
+    /// The condition reason this verdict is reported under.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Invalid::Unauthorized { .. } => "Unauthorized",
+            Invalid::Revoked { .. } => "Revoked",
+            Invalid::InsufficientScope { .. } => "InsufficientScope",
+            Invalid::TargetNotFound { .. } => "TargetNotFound",
+            Invalid::Expired { .. } => "Expired",
+            Invalid::HostNotAllowed { .. } => "HostNotAllowed",
+        }
+    }
+
+    /// What is wrong and what to do.
+    pub fn message(&self) -> String {
+        match self {
+            Invalid::Unauthorized { detail } => format!(
+                "Bitbucket rejects the token (401: {detail}). Check that the Secret holds the whole token, that token.kind matches how it was created, and that the email or username is right; otherwise create a new token."
+            ),
+            Invalid::Revoked { detail } => format!(
+                "Bitbucket accepted this token before and now rejects it (401: {detail}): it was revoked or expired. Create a new token and put it into the source Secret."
+            ),
+            Invalid::InsufficientScope { missing, fix, .. } => {
+                format!("The token lacks {}. {fix}", missing.join(" and "))
+            }
+            Invalid::TargetNotFound { target, detail } => format!(
+                "{target} was not found or is not visible to this token ({detail}). Check spec.access and that the token was created for it."
+            ),
+            Invalid::Expired { at } => format!(
+                "The token expired at {}. Create a new token and put it into the source Secret.",
+                rfc3339(*at)
+            ),
+            Invalid::HostNotAllowed { host } => format!(
+                "The Data Center host {host} is not on the operator's allowlist, so the token was not sent to it. Ask the operator's administrators to add it (--allowed-dc-host / the chart's allowedDataCenterHosts)."
+            ),
+        }
+    }
+}
+
+impl Transient {
+    /// The condition reason this verdict is reported under.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Transient::RateLimited { .. } => "RateLimited",
+            _ => "BitbucketUnreachable",
+        }
+    }
+
+    /// How long the server asked us to wait, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Transient::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// What happened; always says the token's validity is unknown, not bad.
+    pub fn message(&self) -> String {
+        let what = match self {
+            Transient::Unreachable { detail } => {
+                format!("Bitbucket could not be reached ({detail})")
+            }
+            Transient::TlsFailure { detail } => format!(
+                "the TLS handshake with Bitbucket failed ({detail}); if the server uses a private CA, set server.dataCenter.caBundleSecretRef"
+            ),
+            Transient::Timeout => "Bitbucket did not answer in time".to_string(),
+            Transient::ServerError { status } => {
+                format!("Bitbucket answered with server error {status}")
+            }
+            Transient::RateLimited {
+                retry_after: Some(after),
+            } => format!(
+                "Bitbucket's rate limit was reached; it asked to wait {}s",
+                after.as_secs()
+            ),
+            Transient::RateLimited { retry_after: None } => {
+                "Bitbucket's rate limit was reached".to_string()
+            }
+            Transient::MalformedResponse { detail } => {
+                format!("Bitbucket sent an unexpected response ({detail})")
+            }
+        };
+        format!("{what}. The token's validity is unknown; the check will be retried.")
+    }
+}
+
+/// An instant as RFC 3339 with seconds and `Z`.
+pub fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
