@@ -6,4 +6,5 @@ pub mod check;
 pub mod cli;
 pub mod controller;
 pub mod crdgen;
+pub mod telemetry;
 pub mod token;

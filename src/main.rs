@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use bitbucket_token_operator::{
     check,
     cli::{Cli, Command},
+    controller,
     crdgen,
 };
 use clap::Parser;
@@ -38,9 +39,18 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Run(_) => {
-            eprintln!("error: `run` is not implemented yet");
-            ExitCode::from(2)
-        }
+        Command::Run(args) => match tokio::runtime::Runtime::new() {
+            Ok(runtime) => match runtime.block_on(controller::run(*args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(error) => {
+                eprintln!("error: cannot start the async runtime: {error}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

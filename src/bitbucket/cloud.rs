@@ -115,7 +115,10 @@ impl Session<'_> {
         for (label, path) in self.targets() {
             let response = self.get(&path).await?;
             match response.status {
-                StatusCode::OK => self.note(&response, &mut findings),
+                StatusCode::OK => {
+                    json::<serde_json::Map<String, serde_json::Value>>(&response, &label)?;
+                    self.note(&response, &mut findings);
+                }
                 _ => return Err(self.refusal(&response, &label)),
             }
         }

@@ -78,7 +78,10 @@ impl Session<'_> {
             let response = self.get(&path).await?;
             let seen_user = response.header("x-ausername").map(String::from);
             match response.status {
-                StatusCode::OK => user = user.or(seen_user),
+                StatusCode::OK => {
+                    json::<serde_json::Map<String, serde_json::Value>>(&response, &label)?;
+                    user = user.or(seen_user);
+                }
                 StatusCode::UNAUTHORIZED if seen_user.is_some() => {
                     // DC answers 401 both for a bad token and for a missing permission;
                     // X-AUSERNAME tells them apart (only an accepted token has a user).

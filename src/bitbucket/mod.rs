@@ -75,11 +75,12 @@ impl Validator {
         let host = match &request.server {
             Server::Cloud => host_key(&self.cloud_api),
             Server::DataCenter { url, .. } => {
-                let host = host_key(url);
-                if !self.dc_host_allowed(&host) {
-                    return Outcome::Invalid(Invalid::HostNotAllowed { host });
+                if !self.dc_host_allowed(url) {
+                    return Outcome::Invalid(Invalid::HostNotAllowed {
+                        host: host_key(url),
+                    });
                 }
-                host
+                host_key(url)
             }
         };
         let _in_flight = self
@@ -108,11 +109,15 @@ impl Validator {
         }
     }
 
-    fn dc_host_allowed(&self, host: &str) -> bool {
+    /// True when tokens may be sent to this Data Center URL's host (an entry matches the host
+    /// alone, or `host:port` exactly).
+    pub fn dc_host_allowed(&self, url: &Url) -> bool {
         let Some(allowed) = &self.transport.config().allowed_dc_hosts else {
             return true;
         };
-        let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        let host = host_key(url);
+        let host = host.as_str();
+        let bare = url.host_str().unwrap_or_default();
         allowed
             .iter()
             .any(|entry| entry.eq_ignore_ascii_case(host) || entry.eq_ignore_ascii_case(bare))

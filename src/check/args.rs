@@ -61,7 +61,7 @@ pub struct CheckArgs {
     /// Bitbucket username (AppPassword; DC personal tokens).
     #[arg(long)]
     pub username: Option<String>,
-    /// PEM CA bundle for a Data Center server with a private CA.
+    /// PEM CA bundle to trust: a Data Center server's private CA, or (for Cloud) a proxy's CA.
     #[arg(long)]
     pub ca_file: Option<PathBuf>,
     /// File holding the token, or - for standard input. Never pass a token as an argument.

@@ -1,13 +1,19 @@
 //! The reconciler: BitbucketTokens in, rendered Secrets and status out.
 
+pub mod context;
 pub mod error;
 pub mod events;
+pub mod index;
 pub mod reasons;
+pub mod reconcile;
+pub mod run;
 pub mod schedule;
 pub mod settings;
 pub mod source;
 pub mod status;
+pub mod target;
 pub mod validation_cache;
 pub mod verdict;
 
+pub use run::{StartError, run};
 pub use settings::RunArgs;

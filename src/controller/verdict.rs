@@ -46,3 +46,38 @@ impl TokenVerdict {
         !matches!(self, TokenVerdict::Unknown { .. })
     }
 }
+
+impl From<crate::bitbucket::Outcome> for TokenVerdict {
+    fn from(outcome: crate::bitbucket::Outcome) -> Self {
+        use crate::bitbucket::{Invalid, Outcome};
+        match outcome {
+            Outcome::Valid(valid) => TokenVerdict::Valid(ValidFacts {
+                identity: valid.identity,
+                granted: valid.granted,
+                expires_at: valid.expires_at,
+                expiry_source: valid.expiry_source,
+                warnings: valid.warnings,
+            }),
+            Outcome::Invalid(invalid) => {
+                let reason = match &invalid {
+                    Invalid::Unauthorized { .. } => Reason::Unauthorized,
+                    Invalid::Revoked { .. } => Reason::Revoked,
+                    Invalid::InsufficientScope { .. } => Reason::InsufficientScope,
+                    Invalid::TargetNotFound { .. } => Reason::TargetNotFound,
+                    Invalid::Expired { .. } => Reason::Expired,
+                    Invalid::HostNotAllowed { .. } => Reason::HostNotAllowed,
+                };
+                TokenVerdict::invalid(reason, invalid.message())
+            }
+            Outcome::Transient(transient) => TokenVerdict::Unknown {
+                reason: if transient.reason() == "RateLimited" {
+                    Reason::RateLimited
+                } else {
+                    Reason::BitbucketUnreachable
+                },
+                message: transient.message(),
+                retry_after: transient.retry_after(),
+            },
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! What every reconcile shares: the Kubernetes client, the Bitbucket validator, caches and settings.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use kube::{Client, runtime::events::Recorder};
+use url::Url;
+
+use super::{index::SecretIndex, validation_cache::ValidationCache};
+use crate::bitbucket::Validator;
+
+/// The field manager of every write the operator makes.
+pub const FIELD_MANAGER: &str = "bitbucket-token-operator";
+
+/// Settings the reconciler needs from the command line.
+#[derive(Clone, Debug)]
+pub struct ReconcileSettings {
+    pub default_validation_interval: Duration,
+    pub default_expiry_warning: Duration,
+    /// Where Cloud repositories are cloned from (written into rendered Secrets).
+    pub cloud_git_url: Url,
+}
+
+/// Shared state of the controller.
+pub struct Context {
+    pub client: Client,
+    pub validator: Validator,
+    pub cache: ValidationCache,
+    pub index: SecretIndex,
+    pub recorder: Recorder,
+    pub settings: ReconcileSettings,
+    /// Consecutive transient failures per BitbucketToken uid, for back-off.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        validator: Validator,
+        recorder: Recorder,
+        settings: ReconcileSettings,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            client,
+            validator,
+            cache: ValidationCache::default(),
+            index: SecretIndex::default(),
+            recorder,
+            settings,
+            failures: Mutex::default(),
+        })
+    }
+
+    /// Counts one more transient failure for `uid` and returns the count.
+    pub fn note_failure(&self, uid: &str) -> u32 {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let count = failures.entry(uid.to_string()).or_default();
+        *count += 1;
+        *count
+    }
+
+    /// Resets the failure count after a definitive answer.
+    pub fn note_success(&self, uid: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(uid);
+    }
+}

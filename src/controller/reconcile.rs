@@ -1,0 +1,390 @@
+//! One reconcile of a BitbucketToken: read the token, validate it (sharing results), render the
+//! Secret when the token is good, report status and Events, and decide when to look again.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api, Resource, ResourceExt,
+    api::{Patch, PatchParams},
+    runtime::{controller::Action, reflector::ObjectRef},
+};
+use url::Url;
+
+use super::{
+    context::{Context, FIELD_MANAGER},
+    error::Error,
+    events::{SecretChange, transition_events},
+    reasons::Reason,
+    schedule::{next_expiry_flip, next_validation, retry_delay, until},
+    source,
+    status::{Observation, SecretState, next_status},
+    target::{self, TargetOutcome},
+    validation_cache::CacheKey,
+    verdict::TokenVerdict,
+};
+use crate::{
+    api::{BitbucketToken, BitbucketTokenStatus, ConditionType, DEFAULT_MOUNT_PATH, OutputFormat},
+    bitbucket::{Server, ValidationRequest},
+    render::{GitServer, RenderInput, render},
+    token::SecretToken,
+};
+
+/// What was learned about the token in this reconcile.
+struct Checked {
+    token: Option<SecretToken>,
+    verdict: TokenVerdict,
+    /// When Bitbucket gave the verdict (`None` for the operator's own findings and transients).
+    validated_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// Reconciles one BitbucketToken.
+pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = bbt.namespace().ok_or(Error::NoNamespace)?;
+    let uid = bbt.uid().ok_or(Error::NoUid)?;
+    let name = bbt.name_any();
+    let now = Utc::now();
+    let previous = bbt.status.clone().unwrap_or_default();
+    let spec = &bbt.spec;
+    let interval = spec
+        .validation
+        .as_ref()
+        .and_then(|v| v.interval.as_ref())
+        .map_or(ctx.settings.default_validation_interval, |d| d.as_duration());
+    let expiry_warning = spec
+        .expiry_warning
+        .as_ref()
+        .map_or(ctx.settings.default_expiry_warning, |d| d.as_duration());
+    let target_name = spec
+        .target
+        .as_ref()
+        .and_then(|t| t.name.clone())
+        .unwrap_or_else(|| format!("{name}-git"));
+
+    record_references(&ctx, &bbt, &namespace);
+    let checked = check_token(&bbt, &ctx, &namespace, &previous, interval).await?;
+    let fingerprint = checked.token.as_ref().map(SecretToken::fingerprint);
+
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let (secret_state, secret_change) = match (&checked.verdict, &checked.token, &fingerprint) {
+        (TokenVerdict::Valid(_), Some(token), Some(fingerprint)) => {
+            render_target(&bbt, &ctx, &secrets, &target_name, token, fingerprint).await?
+        }
+        _ => (SecretState::NotRendered, SecretChange::Unchanged),
+    };
+
+    let uid_seed = seed(&uid);
+    let next_validation_at = match &checked.verdict {
+        TokenVerdict::Unknown { retry_after, .. } => {
+            let attempt = ctx.note_failure(&uid);
+            Some(now + to_delta(retry_delay(attempt, *retry_after, interval)))
+        }
+        _ => {
+            ctx.note_success(&uid);
+            checked
+                .validated_at
+                .map(|at| next_validation(at, interval, uid_seed))
+        }
+    };
+    let observation = Observation {
+        generation: bbt.meta().generation,
+        now,
+        previous: &previous,
+        fingerprint: fingerprint.clone(),
+        verdict: &checked.verdict,
+        validated_at: checked.validated_at,
+        next_validation_at,
+        declared_expiry: spec.token.expires_at,
+        expiry_warning,
+        access_summary: access_summary(&bbt),
+        secret: secret_state,
+    };
+    let next = next_status(&observation);
+    if next != previous {
+        write_status(&ctx, &namespace, &name, &next).await?;
+    }
+    let reference = bbt.object_ref(&());
+    for event in transition_events(&previous, &next, secret_change) {
+        if let Err(error) = ctx.recorder.publish(&event, &reference).await {
+            tracing::warn!(%namespace, %name, reason = %event.reason, %error, "could not publish an Event");
+        }
+    }
+    let mut wake = next_validation_at;
+    if let Some(expires_at) = next.expires_at
+        && let Some(flip) = next_expiry_flip(expires_at, expiry_warning, now)
+    {
+        wake = Some(wake.map_or(flip, |w| w.min(flip)));
+    }
+    Ok(match wake {
+        Some(at) => Action::requeue(until(at, now)),
+        // Nothing scheduled (a definitive problem found without Bitbucket): wait for a change,
+        // with a slow safety net.
+        None => Action::requeue(interval),
+    })
+}
+
+/// Notes which Secrets this object reads, so the Secret watch can find it.
+fn record_references(ctx: &Context, bbt: &BitbucketToken, namespace: &str) {
+    let mut names = vec![bbt.spec.token.secret_ref.name.as_str()];
+    if let Some(ca) = bbt
+        .spec
+        .server
+        .as_ref()
+        .and_then(|s| s.data_center.as_ref())
+        .and_then(|dc| dc.ca_bundle_secret_ref.as_ref())
+    {
+        names.push(ca.name.as_str());
+    }
+    ctx.index.record(ObjectRef::from_obj(bbt), namespace, &names);
+}
+
+async fn check_token(
+    bbt: &BitbucketToken,
+    ctx: &Context,
+    namespace: &str,
+    previous: &BitbucketTokenStatus,
+    interval: Duration,
+) -> Result<Checked, Error> {
+    let spec = &bbt.spec;
+    let dc = spec.server.as_ref().and_then(|s| s.data_center.as_ref());
+    let dc_url = match dc.map(|dc| Url::parse(&dc.url)) {
+        Some(Ok(url)) => Some(url),
+        Some(Err(error)) => {
+            return Ok(definitive(TokenVerdict::invalid(
+                Reason::InvalidSpec,
+                format!("server.dataCenter.url is not a valid URL ({error}); fix the spec."),
+            )));
+        }
+        None => None,
+    };
+    if let Some(url) = &dc_url
+        && !ctx.validator.dc_host_allowed(url)
+    {
+        let outcome = crate::bitbucket::Outcome::Invalid(crate::bitbucket::Invalid::HostNotAllowed {
+            host: crate::bitbucket::host_key(url),
+        });
+        return Ok(definitive(outcome.into()));
+    }
+    let token = match source::read_token(&ctx.client, namespace, &spec.token.secret_ref).await? {
+        Ok(token) => token,
+        Err(verdict) => return Ok(definitive(verdict)),
+    };
+    let ca_pem = match dc.and_then(|dc| dc.ca_bundle_secret_ref.as_ref()) {
+        Some(reference) => match source::read_ca_bundle(&ctx.client, namespace, reference).await? {
+            Ok(pem) => Some(pem),
+            Err(verdict) => {
+                return Ok(Checked {
+                    token: Some(token),
+                    verdict,
+                    validated_at: None,
+                });
+            }
+        },
+        None => None,
+    };
+    let server = match &dc_url {
+        Some(url) => Server::DataCenter {
+            url,
+            ca_pem: ca_pem.as_deref(),
+        },
+        None => Server::Cloud,
+    };
+    let fingerprint = token.fingerprint();
+    let accepted_before = previous.token_fingerprint.as_deref() == Some(fingerprint.as_str())
+        && previous.conditions.iter().any(|c| {
+            c.type_ == ConditionType::TokenValid.as_str() && c.status == "True"
+        });
+    let request = ValidationRequest {
+        kind: spec.token.kind,
+        server,
+        token: &token,
+        email: spec.token.email.as_deref(),
+        username: spec.token.username.as_deref(),
+        access: &spec.access,
+        declared_expiry: spec.token.expires_at,
+        accepted_before,
+    };
+    let key = cache_key(bbt, &fingerprint, ca_pem.as_deref());
+    let cached = ctx
+        .cache
+        .get_or_validate(key, interval, || async {
+            TokenVerdict::from(ctx.validator.validate(&request).await)
+        })
+        .await;
+    let validated_at = cached.verdict.is_definitive().then_some(cached.at);
+    Ok(Checked {
+        token: Some(token),
+        verdict: refine_for_history(cached.verdict, accepted_before),
+        validated_at,
+    })
+}
+
+/// A shared result may have been computed for another object that never saw this token work.
+fn refine_for_history(verdict: TokenVerdict, accepted_before: bool) -> TokenVerdict {
+    match verdict {
+        TokenVerdict::Invalid {
+            reason: Reason::Unauthorized,
+            message,
+        } if accepted_before => TokenVerdict::invalid(
+            Reason::Revoked,
+            format!("Bitbucket accepted this token before and now rejects it: it was revoked or expired. {message}"),
+        ),
+        other => other,
+    }
+}
+
+fn definitive(verdict: TokenVerdict) -> Checked {
+    Checked {
+        token: None,
+        verdict,
+        validated_at: None,
+    }
+}
+
+/// Everything that makes two validations the same question to Bitbucket.
+fn cache_key(bbt: &BitbucketToken, fingerprint: &str, ca_pem: Option<&[u8]>) -> CacheKey {
+    let spec = &bbt.spec;
+    let server = spec
+        .server
+        .as_ref()
+        .and_then(|s| s.data_center.as_ref())
+        .map_or("cloud".to_string(), |dc| dc.url.clone());
+    let ca = ca_pem.map(|pem| {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(pem))
+    });
+    CacheKey(
+        serde_json::json!([
+            server,
+            spec.token.kind.as_str(),
+            fingerprint,
+            spec.token.email,
+            spec.token.username,
+            spec.access,
+            ca,
+            spec.token.expires_at,
+        ])
+        .to_string(),
+    )
+}
+
+async fn render_target(
+    bbt: &BitbucketToken,
+    ctx: &Context,
+    secrets: &Api<Secret>,
+    target_name: &str,
+    token: &SecretToken,
+    fingerprint: &str,
+) -> Result<(SecretState, SecretChange), Error> {
+    let spec = &bbt.spec;
+    let target = spec.target.clone().unwrap_or_default();
+    let formats = target
+        .formats
+        .clone()
+        .unwrap_or_else(|| OutputFormat::DEFAULT.to_vec());
+    let server = match spec.server.as_ref().and_then(|s| s.data_center.as_ref()) {
+        Some(dc) => match Url::parse(&dc.url) {
+            Ok(base) => GitServer::DataCenter { base },
+            Err(error) => {
+                return Ok((
+                    SecretState::RenderFailed {
+                        message: format!("server.dataCenter.url is not a valid URL: {error}"),
+                    },
+                    SecretChange::Unchanged,
+                ));
+            }
+        },
+        None => GitServer::Cloud {
+            git_base: ctx.settings.cloud_git_url.clone(),
+        },
+    };
+    let input = RenderInput {
+        token,
+        kind: spec.token.kind,
+        server: &server,
+        access: &spec.access,
+        username: spec.token.username.as_deref(),
+        formats: &formats,
+        mount_path: target.mount_path.as_deref().unwrap_or(DEFAULT_MOUNT_PATH),
+    };
+    let rendered = match render(&input) {
+        Ok(rendered) => rendered,
+        Err(problem) => {
+            return Ok((
+                SecretState::RenderFailed {
+                    message: format!("The Secret cannot be rendered: {problem}"),
+                },
+                SecretChange::Unchanged,
+            ));
+        }
+    };
+    Ok(
+        match target::write(secrets, bbt, target_name, rendered, fingerprint).await? {
+            TargetOutcome::Written(change) => (
+                SecretState::Current {
+                    name: target_name.to_string(),
+                },
+                change,
+            ),
+            TargetOutcome::Conflict => (
+                SecretState::Conflict {
+                    name: target_name.to_string(),
+                },
+                SecretChange::Unchanged,
+            ),
+        },
+    )
+}
+
+async fn write_status(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    status: &BitbucketTokenStatus,
+) -> Result<(), Error> {
+    let api: Api<BitbucketToken> = Api::namespaced(ctx.client.clone(), namespace);
+    let patch = serde_json::json!({
+        "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+        "kind": "BitbucketToken",
+        "status": status,
+    });
+    api.patch_status(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(Error::WriteStatus)?;
+    Ok(())
+}
+
+/// "write access to acme/payments", for messages.
+fn access_summary(bbt: &BitbucketToken) -> String {
+    let access = &bbt.spec.access;
+    let owner = access.workspace.as_ref().or(access.project.as_ref()).cloned().unwrap_or_default();
+    let what = if access.repositories.is_empty() {
+        match (&access.workspace, &access.project) {
+            (Some(ws), Some(project)) => format!("project {project} in {ws}"),
+            _ => owner,
+        }
+    } else {
+        access
+            .repositories
+            .iter()
+            .map(|r| format!("{owner}/{r}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!("{} access to {what}", access.permission.as_str())
+}
+
+fn seed(uid: &str) -> u64 {
+    uid.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn to_delta(duration: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX)
+}

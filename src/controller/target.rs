@@ -1,0 +1,180 @@
+//! Writing the rendered Secret: create it, or update it by server-side apply when its content
+//! changed; never touch a Secret that belongs to someone else.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{
+    ByteString,
+    api::core::v1::Secret,
+    apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference},
+};
+use kube::{
+    Api, Resource, ResourceExt,
+    api::{DeleteParams, Patch, PatchParams, PostParams},
+};
+use sha2::{Digest, Sha256};
+
+use super::{context::FIELD_MANAGER, error::Error, events::SecretChange};
+use crate::{
+    api::{BitbucketToken, DeletionPolicy},
+    render::RenderedSecret,
+};
+
+/// Label on every rendered Secret.
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Its value.
+pub const MANAGED_BY: &str = "bitbucket-token-operator";
+/// Annotation naming the BitbucketToken (uid) a rendered Secret belongs to; kept also under
+/// `deletionPolicy: Retain`, where there is no owner reference.
+pub const OWNER_UID_ANNOTATION: &str = "bitbucket-token-operator.io/owner-uid";
+/// Annotation with the token fingerprint the Secret was rendered from.
+pub const FINGERPRINT_ANNOTATION: &str = "bitbucket-token-operator.io/token-fingerprint";
+/// Annotation with the hash of everything the operator writes, to skip unchanged writes.
+pub const CONTENT_HASH_ANNOTATION: &str = "bitbucket-token-operator.io/content-hash";
+
+/// What happened to the target Secret.
+pub enum TargetOutcome {
+    Written(SecretChange),
+    /// A Secret with that name exists and is not this BitbucketToken's.
+    Conflict,
+}
+
+/// Writes `rendered` as Secret `name` for `owner`, only when something changed.
+pub async fn write(
+    api: &Api<Secret>,
+    owner: &BitbucketToken,
+    name: &str,
+    rendered: RenderedSecret,
+    fingerprint: &str,
+) -> Result<TargetOutcome, Error> {
+    let uid = owner.uid().ok_or(Error::NoUid)?;
+    let desired = desired_secret(owner, &uid, name, rendered, fingerprint);
+    let hash = content_hash(&desired);
+    let existing = api.get_opt(name).await.map_err(Error::ReadTarget)?;
+    let Some(existing) = existing else {
+        let mut fresh = desired;
+        fresh.annotations_mut().insert(CONTENT_HASH_ANNOTATION.into(), hash);
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PostParams::default()
+        };
+        return match api.create(&params, &fresh).await {
+            Ok(_) => Ok(TargetOutcome::Written(SecretChange::Written)),
+            // Someone created it between our read and our write: theirs, not ours.
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(TargetOutcome::Conflict),
+            Err(error) => Err(Error::WriteTarget(error)),
+        };
+    };
+    if !belongs_to(&existing, &uid) {
+        return Ok(TargetOutcome::Conflict);
+    }
+    if existing.annotations().get(CONTENT_HASH_ANNOTATION) == Some(&hash) {
+        return Ok(TargetOutcome::Written(SecretChange::Unchanged));
+    }
+    let mut applied = desired;
+    applied.annotations_mut().insert(CONTENT_HASH_ANNOTATION.into(), hash);
+    if existing.type_ != applied.type_ {
+        // A Secret's type is immutable: replace our own Secret when the formats change its type.
+        api.delete(name, &DeleteParams::default())
+            .await
+            .map_err(Error::WriteTarget)?;
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PostParams::default()
+        };
+        api.create(&params, &applied).await.map_err(Error::WriteTarget)?;
+        return Ok(TargetOutcome::Written(SecretChange::Written));
+    }
+    api.patch(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&applied),
+    )
+    .await
+    .map_err(Error::WriteTarget)?;
+    Ok(TargetOutcome::Written(SecretChange::Written))
+}
+
+/// True when `secret` was written for the BitbucketToken with `uid`.
+pub fn belongs_to(secret: &Secret, uid: &str) -> bool {
+    let by_annotation = secret.annotations().get(OWNER_UID_ANNOTATION).map(String::as_str) == Some(uid);
+    let by_owner = secret
+        .owner_references()
+        .iter()
+        .any(|r| r.uid == uid && r.controller == Some(true));
+    by_annotation || by_owner
+}
+
+fn desired_secret(
+    owner: &BitbucketToken,
+    uid: &str,
+    name: &str,
+    rendered: RenderedSecret,
+    fingerprint: &str,
+) -> Secret {
+    let target = owner.spec.target.clone().unwrap_or_default();
+    let mut labels: BTreeMap<String, String> = target.labels.clone();
+    labels.extend(rendered.labels);
+    labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
+    let mut annotations: BTreeMap<String, String> = target.annotations.clone();
+    annotations.extend(rendered.annotations);
+    annotations.insert(OWNER_UID_ANNOTATION.into(), uid.to_string());
+    annotations.insert(FINGERPRINT_ANNOTATION.into(), fingerprint.to_string());
+    let owner_references = match target.deletion_policy {
+        DeletionPolicy::Delete => owner_reference(owner).map(|r| vec![r]),
+        DeletionPolicy::Retain => None,
+    };
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: owner.namespace(),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            owner_references,
+            ..ObjectMeta::default()
+        },
+        type_: Some(rendered.type_),
+        data: Some(
+            rendered
+                .data
+                .into_iter()
+                .map(|(key, value)| (key, ByteString(value.into_bytes())))
+                .collect(),
+        ),
+        ..Secret::default()
+    }
+}
+
+fn owner_reference(owner: &BitbucketToken) -> Option<OwnerReference> {
+    owner.controller_owner_ref(&())
+}
+
+/// A hash over everything written (type, data, labels, annotations, owner references).
+fn content_hash(secret: &Secret) -> String {
+    let mut hasher = Sha256::new();
+    // Serializing a Secret into JSON cannot fail (string maps and byte strings only).
+    hasher.update(serde_json::to_vec(&(&secret.type_, &secret.data, &secret.metadata.labels, &secret.metadata.annotations, &secret.metadata.owner_references)).unwrap_or_default());
+    let digest = hasher.finalize();
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ownership_by_annotation_or_controller_reference() {
+        let mut secret = Secret::default();
+        assert!(!belongs_to(&secret, "u1"));
+        secret.annotations_mut().insert(OWNER_UID_ANNOTATION.into(), "u1".into());
+        assert!(belongs_to(&secret, "u1"));
+        assert!(!belongs_to(&secret, "u2"));
+        let mut other = Secret::default();
+        other.metadata.owner_references = Some(vec![OwnerReference {
+            uid: "u2".into(),
+            controller: Some(true),
+            ..OwnerReference::default()
+        }]);
+        assert!(belongs_to(&other, "u2"));
+    }
+}
