@@ -4,4 +4,5 @@ pub mod api;
 pub mod cli;
 pub mod controller;
 pub mod crdgen;
+pub mod render;
 pub mod token;
