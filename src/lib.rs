@@ -6,5 +6,6 @@ pub mod check;
 pub mod cli;
 pub mod controller;
 pub mod crdgen;
+pub mod render;
 pub mod telemetry;
 pub mod token;

@@ -200,7 +200,7 @@ async fn server_errors_timeouts_and_garbage_are_transient_and_retried() {
         (Fault::Slow(Duration::from_secs(3)), Transient::Timeout),
     ] {
         for case in [&rat, &dc_case] {
-            world.sim.set_fault(fault.clone());
+            world.sim.set_fault(fault);
             world.sim.reset_requests();
             let outcome = validate(&world, &validator, case).await;
             assert_eq!(outcome, Outcome::Transient(expected.clone()), "{fault:?} {}", case.token);

@@ -138,10 +138,13 @@ async fn controller(client: Client, namespace: Option<String>, context: Arc<Cont
         .watches_stream(secret_changes, move |secret| {
             let namespace = secret.namespace().unwrap_or_default();
             let mut wake = index.readers(&namespace, &secret.name_any());
-            wake.extend(secret.owner_references().iter().filter_map(|owner| {
-                (owner.kind == "BitbucketToken" && owner.controller == Some(true))
-                    .then(|| ObjectRef::new(&owner.name).within(&namespace))
-            }));
+            wake.extend(
+                secret
+                    .owner_references()
+                    .iter()
+                    .filter(|owner| owner.kind == "BitbucketToken" && owner.controller == Some(true))
+                    .map(|owner| ObjectRef::new(&owner.name).within(&namespace)),
+            );
             wake
         })
         .shutdown_on_signal()

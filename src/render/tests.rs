@@ -1,0 +1,676 @@
+//! Exact content of every format for every token kind, errors, `Debug` and the content hash.
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use super::*;
+use crate::api::{DEFAULT_MOUNT_PATH, Permission};
+
+pub(super) const TOKEN: &str = "tok/+=";
+const TOP: &str =
+    "# Written by bitbucket-token-operator; edit the BitbucketToken, not this file.\n";
+const STORE_TAIL: &str = "[credentialStore]\n\tlockTimeoutMS = \"0\"\n";
+
+pub(super) fn token(text: &str) -> SecretToken {
+    SecretToken::parse(text).unwrap()
+}
+
+pub(super) fn cloud() -> GitServer {
+    GitServer::Cloud {
+        git_base: Url::parse("https://bitbucket.org").unwrap(),
+    }
+}
+
+pub(super) fn dc() -> GitServer {
+    GitServer::DataCenter {
+        base: Url::parse("https://git.example.com/bitbucket").unwrap(),
+    }
+}
+
+pub(super) fn access(workspace: Option<&str>, project: Option<&str>, repos: &[&str]) -> AccessSpec {
+    AccessSpec {
+        workspace: workspace.map(str::to_string),
+        project: project.map(str::to_string),
+        repositories: repos.iter().map(|r| r.to_string()).collect(),
+        permission: Permission::Write,
+    }
+}
+
+/// One rendering scenario.
+struct Case {
+    name: &'static str,
+    kind: TokenKind,
+    server: GitServer,
+    access: AccessSpec,
+    username: Option<&'static str>,
+    formats: Vec<OutputFormat>,
+}
+
+impl Case {
+    fn render(&self) -> Result<RenderedSecret, RenderError> {
+        let token = token(TOKEN);
+        render(&RenderInput {
+            token: &token,
+            kind: self.kind,
+            server: &self.server,
+            access: &self.access,
+            username: self.username,
+            formats: &self.formats,
+            mount_path: DEFAULT_MOUNT_PATH,
+        })
+    }
+}
+
+fn case(
+    name: &'static str,
+    kind: TokenKind,
+    username: Option<&'static str>,
+    formats: &[OutputFormat],
+) -> Case {
+    let (server, access) = if kind.is_cloud() {
+        (cloud(), access(Some("acme"), None, &["payments"]))
+    } else {
+        (dc(), access(None, Some("PAY"), &[]))
+    };
+    Case {
+        name,
+        kind,
+        server,
+        access,
+        username,
+        formats: formats.to_vec(),
+    }
+}
+
+fn map(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
+    entries
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+use OutputFormat as F;
+use TokenKind as K;
+
+const BEARER: &str = "Authorization: Bearer tok/+=";
+const BASIC_API: &str = "Authorization: Basic eC1iaXRidWNrZXQtYXBpLXRva2VuLWF1dGg6dG9rLys9";
+const BASIC_DEV: &str = "Authorization: Basic ZGV2OnRvay8rPQ==";
+
+fn cloud_repo_headers(header: &str) -> String {
+    format!(
+        "{TOP}[http \"https://bitbucket.org/acme/payments\"]\n\textraHeader = \"{header}\"\n\
+         [http \"https://bitbucket.org/acme/payments.git\"]\n\textraHeader = \"{header}\"\n"
+    )
+}
+
+#[test]
+fn gitconfig_for_every_kind() {
+    let dc_headers = format!(
+        "{TOP}[http \"https://git.example.com/bitbucket/scm/pay/\"]\n\textraHeader = \"{BEARER}\"\n\
+         [http \"https://git.example.com/bitbucket/scm/PAY/\"]\n\textraHeader = \"{BEARER}\"\n"
+    );
+    let table = [
+        (
+            case("rat", K::RepositoryAccessToken, None, &[F::Gitconfig]),
+            cloud_repo_headers(BEARER),
+        ),
+        (
+            case("pat", K::ProjectAccessToken, None, &[F::Gitconfig]),
+            cloud_repo_headers(BEARER),
+        ),
+        (
+            case(
+                "wat",
+                K::WorkspaceAccessToken,
+                Some("ignored"),
+                &[F::Gitconfig],
+            ),
+            cloud_repo_headers(BEARER),
+        ),
+        (
+            case("api default user", K::ApiToken, None, &[F::Gitconfig]),
+            cloud_repo_headers(BASIC_API),
+        ),
+        (
+            case("api with user", K::ApiToken, Some("dev"), &[F::Gitconfig]),
+            cloud_repo_headers(BASIC_DEV),
+        ),
+        (
+            case("app password", K::AppPassword, Some("dev"), &[F::Gitconfig]),
+            cloud_repo_headers(BASIC_DEV),
+        ),
+        (
+            case(
+                "dc project token",
+                K::HttpAccessToken,
+                None,
+                &[F::Gitconfig],
+            ),
+            dc_headers.clone(),
+        ),
+        (
+            case(
+                "dc personal token",
+                K::HttpAccessToken,
+                Some("dev"),
+                &[F::Gitconfig],
+            ),
+            dc_headers,
+        ),
+    ];
+    for (case, gitconfig) in table {
+        let secret = case
+            .render()
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(secret.type_, "Opaque", "{}", case.name);
+        assert_eq!(
+            secret.data,
+            map(&[(".gitconfig", &gitconfig)]),
+            "{}",
+            case.name
+        );
+        assert!(
+            secret.labels.is_empty() && secret.annotations.is_empty(),
+            "{}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn git_credentials_for_every_kind() {
+    let helper = |url: &str| {
+        format!(
+            "[credential \"{url}\"]\n\thelper = \"store --file=/etc/bitbucket-git/.git-credentials\"\n\tuseHttpPath = \"false\"\n"
+        )
+    };
+    let cloud_config = format!(
+        "{TOP}{}{}{STORE_TAIL}",
+        helper("https://bitbucket.org/acme/payments"),
+        helper("https://bitbucket.org/acme/payments.git")
+    );
+    let dc_config = format!(
+        "{TOP}{}{}{STORE_TAIL}",
+        helper("https://git.example.com/bitbucket/scm/pay/"),
+        helper("https://git.example.com/bitbucket/scm/PAY/")
+    );
+    let table = [
+        (
+            case("rat", K::RepositoryAccessToken, None, &[F::GitCredentials]),
+            &cloud_config,
+            "https://x-token-auth:tok%2F%2B%3D@bitbucket.org/acme/payments.git\n",
+        ),
+        (
+            case("api default user", K::ApiToken, None, &[F::GitCredentials]),
+            &cloud_config,
+            "https://x-bitbucket-api-token-auth:tok%2F%2B%3D@bitbucket.org/acme/payments.git\n",
+        ),
+        (
+            case(
+                "app password",
+                K::AppPassword,
+                Some("dev"),
+                &[F::GitCredentials],
+            ),
+            &cloud_config,
+            "https://dev:tok%2F%2B%3D@bitbucket.org/acme/payments.git\n",
+        ),
+        (
+            case(
+                "dc personal",
+                K::HttpAccessToken,
+                Some("dev"),
+                &[F::GitCredentials],
+            ),
+            &dc_config,
+            "https://dev:tok%2F%2B%3D@git.example.com/bitbucket/scm/pay/\n",
+        ),
+    ];
+    for (case, gitconfig, store) in table {
+        let secret = case
+            .render()
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(secret.type_, "Opaque", "{}", case.name);
+        assert_eq!(
+            secret.data,
+            map(&[(".gitconfig", gitconfig), (".git-credentials", store)]),
+            "{}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn gitconfig_and_git_credentials_share_one_file() {
+    let mut case = case("both", K::WorkspaceAccessToken, None, &F::DEFAULT);
+    case.access = access(Some("acme"), None, &[]);
+    let secret = case.render().unwrap();
+    assert_eq!(
+        secret.data[".gitconfig"],
+        format!(
+            "{TOP}[http \"https://bitbucket.org/acme/\"]\n\textraHeader = \"{BEARER}\"\n\
+             [credential \"https://bitbucket.org/acme/\"]\n\
+             \thelper = \"store --file=/etc/bitbucket-git/.git-credentials\"\n\tuseHttpPath = \"false\"\n\
+             {STORE_TAIL}"
+        )
+    );
+    assert_eq!(
+        secret.data[".git-credentials"],
+        "https://x-token-auth:tok%2F%2B%3D@bitbucket.org/acme/\n"
+    );
+    assert_eq!(secret.data.len(), 2);
+}
+
+#[test]
+fn basic_auth_for_every_kind_that_has_a_username() {
+    let table = [
+        (
+            case("rat", K::RepositoryAccessToken, None, &[F::BasicAuth]),
+            "x-token-auth",
+            "https://bitbucket.org",
+        ),
+        (
+            case("api", K::ApiToken, None, &[F::BasicAuth]),
+            "x-bitbucket-api-token-auth",
+            "https://bitbucket.org",
+        ),
+        (
+            case("api user", K::ApiToken, Some("dev"), &[F::BasicAuth]),
+            "dev",
+            "https://bitbucket.org",
+        ),
+        (
+            case("app password", K::AppPassword, Some("dev"), &[F::BasicAuth]),
+            "dev",
+            "https://bitbucket.org",
+        ),
+        (
+            case(
+                "dc personal",
+                K::HttpAccessToken,
+                Some("dev"),
+                &[F::BasicAuth],
+            ),
+            "dev",
+            "https://git.example.com/bitbucket",
+        ),
+    ];
+    for (case, user, base) in table {
+        let secret = case
+            .render()
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(secret.type_, "kubernetes.io/basic-auth", "{}", case.name);
+        assert_eq!(
+            secret.data,
+            map(&[("username", user), ("password", TOKEN)]),
+            "{}",
+            case.name
+        );
+        assert_eq!(
+            secret.annotations,
+            map(&[("tekton.dev/git-0", base)]),
+            "{}",
+            case.name
+        );
+        assert!(secret.labels.is_empty());
+    }
+}
+
+#[test]
+fn bearer_token_for_bearer_kinds() {
+    for kind in [
+        K::RepositoryAccessToken,
+        K::ProjectAccessToken,
+        K::WorkspaceAccessToken,
+        K::HttpAccessToken,
+    ] {
+        let secret = case("bearer", kind, None, &[F::BearerToken])
+            .render()
+            .unwrap();
+        assert_eq!(secret.type_, "Opaque");
+        assert_eq!(secret.data, map(&[("bearerToken", TOKEN)]), "{kind}");
+    }
+}
+
+#[test]
+fn env_mirrors_the_gitconfig_headers() {
+    let secret = case("rat", K::RepositoryAccessToken, None, &[F::Env])
+        .render()
+        .unwrap();
+    assert_eq!(
+        secret.data,
+        map(&[
+            ("GIT_CONFIG_COUNT", "2"),
+            (
+                "GIT_CONFIG_KEY_0",
+                "http.https://bitbucket.org/acme/payments.extraHeader"
+            ),
+            ("GIT_CONFIG_VALUE_0", BEARER),
+            (
+                "GIT_CONFIG_KEY_1",
+                "http.https://bitbucket.org/acme/payments.git.extraHeader"
+            ),
+            ("GIT_CONFIG_VALUE_1", BEARER),
+        ])
+    );
+    let mut workspace = case("wat", K::AppPassword, Some("dev"), &[F::Env]);
+    workspace.access = access(Some("acme"), Some("PROJ"), &[]);
+    assert_eq!(
+        workspace.render().unwrap().data,
+        map(&[
+            ("GIT_CONFIG_COUNT", "1"),
+            (
+                "GIT_CONFIG_KEY_0",
+                "http.https://bitbucket.org/acme/.extraHeader"
+            ),
+            ("GIT_CONFIG_VALUE_0", BASIC_DEV),
+        ])
+    );
+}
+
+#[test]
+fn argocd_repository_or_repo_creds() {
+    let label = |value| map(&[("argocd.argoproj.io/secret-type", value)]);
+
+    let one_repo = case("rat", K::RepositoryAccessToken, None, &[F::Argocd])
+        .render()
+        .unwrap();
+    assert_eq!(
+        one_repo.data,
+        map(&[
+            ("url", "https://bitbucket.org/acme/payments.git"),
+            ("username", "x-token-auth"),
+            ("password", TOKEN),
+        ])
+    );
+    assert_eq!(one_repo.labels, label("repository"));
+    assert_eq!(one_repo.type_, "Opaque");
+
+    let mut several = case("api", K::ApiToken, Some("dev"), &[F::Argocd]);
+    several.access = access(Some("acme"), None, &["payments", "ledger"]);
+    let several = several.render().unwrap();
+    assert_eq!(
+        several.data,
+        map(&[
+            ("url", "https://bitbucket.org/acme/"),
+            ("username", "dev"),
+            ("password", TOKEN)
+        ])
+    );
+    assert_eq!(several.labels, label("repo-creds"));
+
+    let dc_project = case("dc", K::HttpAccessToken, None, &[F::Argocd])
+        .render()
+        .unwrap();
+    assert_eq!(
+        dc_project.data,
+        map(&[
+            ("url", "https://git.example.com/bitbucket/scm/pay/"),
+            ("bearerToken", TOKEN)
+        ])
+    );
+    assert_eq!(dc_project.labels, label("repo-creds"));
+
+    let mut dc_repo = case("dc personal", K::HttpAccessToken, Some("dev"), &[F::Argocd]);
+    dc_repo.access = access(None, Some("PAY"), &["payments"]);
+    let dc_repo = dc_repo.render().unwrap();
+    assert_eq!(
+        dc_repo.data,
+        map(&[
+            (
+                "url",
+                "https://git.example.com/bitbucket/scm/pay/payments.git"
+            ),
+            ("username", "dev"),
+            ("password", TOKEN),
+        ])
+    );
+    assert_eq!(dc_repo.labels, label("repository"));
+}
+
+#[test]
+fn basic_auth_with_other_formats_keeps_the_basic_auth_type() {
+    let all = [
+        F::Argocd,
+        F::Env,
+        F::BearerToken,
+        F::BasicAuth,
+        F::GitCredentials,
+        F::Gitconfig,
+    ];
+    let secret = case("all", K::RepositoryAccessToken, None, &all)
+        .render()
+        .unwrap();
+    assert_eq!(secret.type_, "kubernetes.io/basic-auth");
+    let keys: Vec<_> = secret.data.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            ".git-credentials",
+            ".gitconfig",
+            "GIT_CONFIG_COUNT",
+            "GIT_CONFIG_KEY_0",
+            "GIT_CONFIG_KEY_1",
+            "GIT_CONFIG_VALUE_0",
+            "GIT_CONFIG_VALUE_1",
+            "bearerToken",
+            "password",
+            "url",
+            "username",
+        ]
+    );
+    assert_eq!(secret.labels.len(), 1);
+    assert_eq!(secret.annotations.len(), 1);
+}
+
+#[test]
+fn format_order_and_repetition_do_not_matter() {
+    let a = case("a", K::ApiToken, None, &[F::Env, F::Gitconfig, F::Env])
+        .render()
+        .unwrap();
+    let b = case("b", K::ApiToken, None, &[F::Gitconfig, F::Env])
+        .render()
+        .unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.content_hash(), b.content_hash());
+}
+
+#[test]
+fn errors_name_what_to_change() {
+    let table = [
+        (
+            case(
+                "dc gitCredentials",
+                K::HttpAccessToken,
+                None,
+                &[F::GitCredentials],
+            ),
+            RenderError::BearerOnly {
+                format: "gitCredentials",
+            },
+            "use the gitconfig, env or bearerToken formats instead, or set token.username",
+        ),
+        (
+            case(
+                "dc basicAuth",
+                K::HttpAccessToken,
+                None,
+                &[F::Gitconfig, F::BasicAuth],
+            ),
+            RenderError::BearerOnly {
+                format: "basicAuth",
+            },
+            "set token.username if this is a personal access token",
+        ),
+        (
+            case("api bearer", K::ApiToken, None, &[F::BearerToken]),
+            RenderError::BasicOnly { kind: K::ApiToken },
+            "remove bearerToken from target.formats",
+        ),
+        (
+            case("app bearer", K::AppPassword, Some("dev"), &[F::BearerToken]),
+            RenderError::BasicOnly {
+                kind: K::AppPassword,
+            },
+            "use basicAuth, gitconfig or gitCredentials",
+        ),
+        (
+            case("app no user", K::AppPassword, None, &[F::Gitconfig]),
+            RenderError::MissingUsername {
+                kind: K::AppPassword,
+            },
+            "needs token.username",
+        ),
+        (
+            case("no formats", K::RepositoryAccessToken, None, &[]),
+            RenderError::NoFormats,
+            "list at least one of",
+        ),
+        (
+            Case {
+                server: dc(),
+                ..case("rat on dc", K::RepositoryAccessToken, None, &[F::Gitconfig])
+            },
+            RenderError::KindServerMismatch {
+                kind: K::RepositoryAccessToken,
+                server: "Bitbucket Data Center (server.dataCenter)",
+            },
+            "HTTPAccessToken is for server.dataCenter",
+        ),
+        (
+            Case {
+                server: cloud(),
+                ..case("dc on cloud", K::HttpAccessToken, None, &[F::Gitconfig])
+            },
+            RenderError::KindServerMismatch {
+                kind: K::HttpAccessToken,
+                server: "Bitbucket Cloud",
+            },
+            "every other kind is for Bitbucket Cloud",
+        ),
+        (
+            case("colon", K::ApiToken, Some("a:b"), &[F::Gitconfig]),
+            RenderError::ColonInUsername,
+            "token.username must not contain ':'",
+        ),
+    ];
+    for (case, error, advice) in table {
+        let got = case.render().unwrap_err();
+        assert_eq!(got, error, "{}", case.name);
+        assert!(got.to_string().contains(advice), "{}: {got}", case.name);
+        assert!(!got.to_string().contains(TOKEN), "{}: {got}", case.name);
+    }
+}
+
+#[test]
+fn mount_path_is_used_for_the_store_file() {
+    let token = token(TOKEN);
+    let (server, access) = (cloud(), access(Some("acme"), None, &[]));
+    let render_at = |mount_path| {
+        render(&RenderInput {
+            token: &token,
+            kind: K::WorkspaceAccessToken,
+            server: &server,
+            access: &access,
+            username: None,
+            formats: &[F::GitCredentials],
+            mount_path,
+        })
+    };
+    let secret = render_at("/home/ci/.config/git/").unwrap();
+    assert!(
+        secret.data[".gitconfig"].contains("store --file=/home/ci/.config/git/.git-credentials\"")
+    );
+    assert!(matches!(
+        render_at("/tmp/$(curl evil)"),
+        Err(RenderError::InvalidMountPath { .. })
+    ));
+    // Only gitCredentials uses the mount path.
+    let bearer = render(&RenderInput {
+        formats: &[F::BearerToken],
+        mount_path: "relative",
+        token: &token,
+        kind: K::WorkspaceAccessToken,
+        server: &server,
+        access: &access,
+        username: None,
+    });
+    assert!(bearer.is_ok());
+}
+
+#[test]
+fn debug_never_shows_data_values() {
+    let secret = case(
+        "all",
+        K::ApiToken,
+        Some("dev"),
+        &[
+            F::Gitconfig,
+            F::GitCredentials,
+            F::BasicAuth,
+            F::Env,
+            F::Argocd,
+        ],
+    )
+    .render()
+    .unwrap();
+    for shown in [
+        format!("{secret:?}"),
+        format!("{secret:#?}"),
+        format!("{:?}", Some(&secret)),
+    ] {
+        assert!(!shown.contains("tok"), "{shown}");
+        assert!(
+            !shown.contains("dG9r"),
+            "base64 of the token leaked: {shown}"
+        );
+        assert!(!shown.contains("Basic"), "{shown}");
+        assert!(
+            shown.contains(".gitconfig") && shown.contains("[redacted]"),
+            "{shown}"
+        );
+        assert!(shown.contains("tekton.dev/git-0"), "{shown}");
+    }
+}
+
+#[test]
+fn content_hash_covers_every_part() {
+    let base = case("h", K::RepositoryAccessToken, None, &[F::BasicAuth])
+        .render()
+        .unwrap();
+    let hash = base.content_hash();
+    assert_eq!(hash.len(), 64);
+    assert!(
+        hash.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
+    assert_eq!(hash, base.clone().content_hash());
+
+    let mut changed = Vec::new();
+    let mut s = base.clone();
+    s.type_ = "Opaque".into();
+    changed.push(s);
+    let mut s = base.clone();
+    s.data.insert("password".into(), "other".into());
+    changed.push(s);
+    let mut s = base.clone();
+    s.labels.insert("a".into(), "b".into());
+    changed.push(s);
+    let mut s = base.clone();
+    s.annotations.insert("a".into(), "b".into());
+    changed.push(s);
+    // Moving text between key and value must change the hash too.
+    let mut s = base.clone();
+    s.data = map(&[("usernamex", "-token-auth"), ("password", TOKEN)]);
+    changed.push(s);
+    // The same entry in labels instead of annotations.
+    let mut a = base.clone();
+    a.labels.insert("k".into(), "v".into());
+    let mut b = base.clone();
+    b.annotations.insert("k".into(), "v".into());
+    assert_ne!(a.content_hash(), b.content_hash());
+    for other in changed {
+        assert_ne!(other.content_hash(), hash, "{other:?}");
+    }
+}
