@@ -3,8 +3,7 @@ use std::process::ExitCode;
 use bitbucket_token_operator::{
     check,
     cli::{Cli, Command},
-    controller,
-    crdgen,
+    controller, crdgen,
 };
 use clap::Parser;
 

@@ -22,7 +22,9 @@ pub fn init(level: &str, format: LogFormat) -> Result<(), LogLevelError> {
     let registry = tracing_subscriber::registry().with(filter);
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = match format {
-        LogFormat::Text => registry.with(fmt::layer().with_writer(std::io::stderr)).try_init(),
+        LogFormat::Text => registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
         LogFormat::Json => registry
             .with(fmt::layer().json().with_writer(std::io::stderr))
             .try_init(),

@@ -74,7 +74,11 @@ async fn check(args: &CheckArgs) -> Result<Outcome, CheckInputError> {
         None => None,
     };
     // For Cloud the bundle is trusted besides the system roots (a TLS-inspecting proxy's CA).
-    let extra_ca_pem = if args.server_url.is_none() { ca_pem.clone() } else { None };
+    let extra_ca_pem = if args.server_url.is_none() {
+        ca_pem.clone()
+    } else {
+        None
+    };
     let validator = Validator::new(ClientConfig {
         cloud_api_url: args.cloud_api_url.clone(),
         extra_ca_pem,

@@ -39,14 +39,21 @@ impl SecretIndex {
         }
         inner.forget(&token);
         for key in &keys {
-            inner.readers.entry(key.clone()).or_default().insert(token.clone());
+            inner
+                .readers
+                .entry(key.clone())
+                .or_default()
+                .insert(token.clone());
         }
         inner.references.insert(token, keys);
     }
 
     /// Drops everything recorded for `token`.
     pub fn forget(&self, token: &ObjectRef<BitbucketToken>) {
-        self.inner.write().unwrap_or_else(|p| p.into_inner()).forget(token);
+        self.inner
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget(token);
     }
 
     /// The BitbucketTokens reading Secret `name` in `namespace`.
@@ -89,7 +96,10 @@ mod tests {
         let mut readers = index.readers("ci", "shared");
         readers.sort_by_key(|r| r.name.clone());
         assert_eq!(readers, vec![token("a"), token("b")]);
-        assert!(index.readers("other", "shared").is_empty(), "namespaces are separate");
+        assert!(
+            index.readers("other", "shared").is_empty(),
+            "namespaces are separate"
+        );
         index.record(token("a"), "ci", &["rotated"]);
         assert_eq!(index.readers("ci", "shared"), vec![token("b")]);
         assert_eq!(index.readers("ci", "rotated"), vec![token("a")]);

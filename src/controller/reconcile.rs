@@ -31,6 +31,10 @@ use crate::{
     token::SecretToken,
 };
 
+/// Changing this annotation's value (e.g. to the current time) forces a fresh check with Bitbucket
+/// instead of reusing a result younger than the validation interval.
+pub const REVALIDATE_ANNOTATION: &str = "bitbucket-token-operator.io/revalidate";
+
 /// What was learned about the token in this reconcile.
 struct Checked {
     token: Option<SecretToken>,
@@ -51,7 +55,9 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
         .validation
         .as_ref()
         .and_then(|v| v.interval.as_ref())
-        .map_or(ctx.settings.default_validation_interval, |d| d.as_duration());
+        .map_or(ctx.settings.default_validation_interval, |d| {
+            d.as_duration()
+        });
     let expiry_warning = spec
         .expiry_warning
         .as_ref()
@@ -136,7 +142,8 @@ fn record_references(ctx: &Context, bbt: &BitbucketToken, namespace: &str) {
     {
         names.push(ca.name.as_str());
     }
-    ctx.index.record(ObjectRef::from_obj(bbt), namespace, &names);
+    ctx.index
+        .record(ObjectRef::from_obj(bbt), namespace, &names);
 }
 
 async fn check_token(
@@ -161,9 +168,10 @@ async fn check_token(
     if let Some(url) = &dc_url
         && !ctx.validator.dc_host_allowed(url)
     {
-        let outcome = crate::bitbucket::Outcome::Invalid(crate::bitbucket::Invalid::HostNotAllowed {
-            host: crate::bitbucket::host_key(url),
-        });
+        let outcome =
+            crate::bitbucket::Outcome::Invalid(crate::bitbucket::Invalid::HostNotAllowed {
+                host: crate::bitbucket::host_key(url),
+            });
         return Ok(definitive(outcome.into()));
     }
     let token = match source::read_token(&ctx.client, namespace, &spec.token.secret_ref).await? {
@@ -192,9 +200,10 @@ async fn check_token(
     };
     let fingerprint = token.fingerprint();
     let accepted_before = previous.token_fingerprint.as_deref() == Some(fingerprint.as_str())
-        && previous.conditions.iter().any(|c| {
-            c.type_ == ConditionType::TokenValid.as_str() && c.status == "True"
-        });
+        && previous
+            .conditions
+            .iter()
+            .any(|c| c.type_ == ConditionType::TokenValid.as_str() && c.status == "True");
     let request = ValidationRequest {
         kind: spec.token.kind,
         server,
@@ -228,7 +237,9 @@ fn refine_for_history(verdict: TokenVerdict, accepted_before: bool) -> TokenVerd
             message,
         } if accepted_before => TokenVerdict::invalid(
             Reason::Revoked,
-            format!("Bitbucket accepted this token before and now rejects it: it was revoked or expired. {message}"),
+            format!(
+                "Bitbucket accepted this token before and now rejects it: it was revoked or expired. {message}"
+            ),
         ),
         other => other,
     }
@@ -264,6 +275,7 @@ fn cache_key(bbt: &BitbucketToken, fingerprint: &str, ca_pem: Option<&[u8]>) -> 
             spec.access,
             ca,
             spec.token.expires_at,
+            bbt.annotations().get(REVALIDATE_ANNOTATION),
         ])
         .to_string(),
     )
@@ -362,7 +374,12 @@ async fn write_status(
 /// "write access to acme/payments", for messages.
 fn access_summary(bbt: &BitbucketToken) -> String {
     let access = &bbt.spec.access;
-    let owner = access.workspace.as_ref().or(access.project.as_ref()).cloned().unwrap_or_default();
+    let owner = access
+        .workspace
+        .as_ref()
+        .or(access.project.as_ref())
+        .cloned()
+        .unwrap_or_default();
     let what = if access.repositories.is_empty() {
         match (&access.workspace, &access.project) {
             (Some(ws), Some(project)) => format!("project {project} in {ws}"),

@@ -6,8 +6,8 @@ use futures::{StreamExt, future::join_all};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, Config, ResourceExt,
-    core::PartialObjectMeta,
     config::{KubeConfigOptions, Kubeconfig},
+    core::PartialObjectMeta,
     runtime::{
         Controller, WatchStreamExt,
         controller::Action,
@@ -110,10 +110,11 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
 async fn kube_client(args: &RunArgs) -> Result<Client, StartError> {
     let config = match &args.kubeconfig {
         Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path).map_err(|source| StartError::Kubeconfig {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let kubeconfig =
+                Kubeconfig::read_from(path).map_err(|source| StartError::Kubeconfig {
+                    path: path.display().to_string(),
+                    source,
+                })?;
             Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
                 .await
                 .map_err(StartError::KubeconfigLoad)?
@@ -125,8 +126,12 @@ async fn kube_client(args: &RunArgs) -> Result<Client, StartError> {
 
 /// One controller over the BitbucketTokens of `namespace` (or all namespaces).
 async fn controller(client: Client, namespace: Option<String>, context: Arc<Context>) {
-    let (tokens, secrets): (Api<BitbucketToken>, Api<PartialObjectMeta<Secret>>) = match &namespace {
-        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client, ns)),
+    let (tokens, secrets): (Api<BitbucketToken>, Api<PartialObjectMeta<Secret>>) = match &namespace
+    {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client, ns),
+        ),
         None => (Api::all(client.clone()), Api::all(client)),
     };
     let index = context.index.clone();

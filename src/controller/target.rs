@@ -53,7 +53,9 @@ pub async fn write(
     let existing = api.get_opt(name).await.map_err(Error::ReadTarget)?;
     let Some(existing) = existing else {
         let mut fresh = desired;
-        fresh.annotations_mut().insert(CONTENT_HASH_ANNOTATION.into(), hash);
+        fresh
+            .annotations_mut()
+            .insert(CONTENT_HASH_ANNOTATION.into(), hash);
         let params = PostParams {
             field_manager: Some(FIELD_MANAGER.into()),
             ..PostParams::default()
@@ -72,7 +74,9 @@ pub async fn write(
         return Ok(TargetOutcome::Written(SecretChange::Unchanged));
     }
     let mut applied = desired;
-    applied.annotations_mut().insert(CONTENT_HASH_ANNOTATION.into(), hash);
+    applied
+        .annotations_mut()
+        .insert(CONTENT_HASH_ANNOTATION.into(), hash);
     if existing.type_ != applied.type_ {
         // A Secret's type is immutable: replace our own Secret when the formats change its type.
         api.delete(name, &DeleteParams::default())
@@ -82,7 +86,9 @@ pub async fn write(
             field_manager: Some(FIELD_MANAGER.into()),
             ..PostParams::default()
         };
-        api.create(&params, &applied).await.map_err(Error::WriteTarget)?;
+        api.create(&params, &applied)
+            .await
+            .map_err(Error::WriteTarget)?;
         return Ok(TargetOutcome::Written(SecretChange::Written));
     }
     api.patch(
@@ -97,7 +103,11 @@ pub async fn write(
 
 /// True when `secret` was written for the BitbucketToken with `uid`.
 pub fn belongs_to(secret: &Secret, uid: &str) -> bool {
-    let by_annotation = secret.annotations().get(OWNER_UID_ANNOTATION).map(String::as_str) == Some(uid);
+    let by_annotation = secret
+        .annotations()
+        .get(OWNER_UID_ANNOTATION)
+        .map(String::as_str)
+        == Some(uid);
     let by_owner = secret
         .owner_references()
         .iter()
@@ -153,7 +163,16 @@ fn owner_reference(owner: &BitbucketToken) -> Option<OwnerReference> {
 fn content_hash(secret: &Secret) -> String {
     let mut hasher = Sha256::new();
     // Serializing a Secret into JSON cannot fail (string maps and byte strings only).
-    hasher.update(serde_json::to_vec(&(&secret.type_, &secret.data, &secret.metadata.labels, &secret.metadata.annotations, &secret.metadata.owner_references)).unwrap_or_default());
+    hasher.update(
+        serde_json::to_vec(&(
+            &secret.type_,
+            &secret.data,
+            &secret.metadata.labels,
+            &secret.metadata.annotations,
+            &secret.metadata.owner_references,
+        ))
+        .unwrap_or_default(),
+    );
     let digest = hasher.finalize();
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
@@ -166,7 +185,9 @@ mod tests {
     fn ownership_by_annotation_or_controller_reference() {
         let mut secret = Secret::default();
         assert!(!belongs_to(&secret, "u1"));
-        secret.annotations_mut().insert(OWNER_UID_ANNOTATION.into(), "u1".into());
+        secret
+            .annotations_mut()
+            .insert(OWNER_UID_ANNOTATION.into(), "u1".into());
         assert!(belongs_to(&secret, "u1"));
         assert!(!belongs_to(&secret, "u2"));
         let mut other = Secret::default();

@@ -14,3 +14,4 @@ pub use cluster::{client, ensure_crd, kubectl};
 pub use namespace::TestNamespace;
 #[allow(unused_imports)]
 pub use wait::{wait_for, wait_until};
+pub mod operator;

@@ -5,14 +5,15 @@
 use std::{collections::BTreeMap, sync::LazyLock};
 
 use bitbucket_simulator::{
-    CloudFixture, CloudProject, CloudRepository, CloudUser, DataCenterFixture, DcUser,
-    Fixture, RepoPermission, SimTokenKind, Simulator, TokenFixture, Workspace, dc_token_secret,
+    CloudFixture, CloudProject, CloudRepository, CloudUser, DataCenterFixture, DcUser, Fixture,
+    RepoPermission, SimTokenKind, Simulator, TokenFixture, Workspace, dc_token_secret,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// When the DC tokens with an expiry expire (whole milliseconds, as DC reports them).
 pub static DC_EXPIRY: LazyLock<DateTime<Utc>> = LazyLock::new(|| {
-    DateTime::from_timestamp_millis((Utc::now() + TimeDelta::days(200)).timestamp_millis()).unwrap_or_default()
+    DateTime::from_timestamp_millis((Utc::now() + TimeDelta::days(200)).timestamp_millis())
+        .unwrap_or_default()
 });
 
 pub struct World {
@@ -23,7 +24,9 @@ pub struct World {
 impl World {
     pub async fn start() -> Self {
         let fixture = fixture();
-        let sim = Simulator::start(fixture.clone()).await.expect("the simulator starts");
+        let sim = Simulator::start(fixture.clone())
+            .await
+            .expect("the simulator starts");
         Self { sim, fixture }
     }
 
@@ -39,7 +42,11 @@ impl World {
 }
 
 fn repo(slug: &str, project: &str) -> CloudRepository {
-    CloudRepository { slug: slug.into(), project: project.into(), private: true }
+    CloudRepository {
+        slug: slug.into(),
+        project: project.into(),
+        private: true,
+    }
 }
 
 fn scopes(list: &[&str]) -> Vec<String> {
@@ -61,17 +68,69 @@ fn cloud_token(name: &str, kind: SimTokenKind, scope_list: &[&str]) -> TokenFixt
 pub fn fixture() -> Fixture {
     use SimTokenKind::*;
     let mut tokens = vec![
-        TokenFixture { repository: Some("payments".into()), ..cloud_token("rat-rw", RepositoryAccessToken, &["repository", "repository:write"]) },
-        TokenFixture { repository: Some("payments".into()), ..cloud_token("rat-ro", RepositoryAccessToken, &["repository"]) },
-        TokenFixture { repository: Some("payments".into()), ..cloud_token("rat-noscope", RepositoryAccessToken, &["pullrequest"]) },
-        TokenFixture { repository: Some("payments".into()), revoked: true, ..cloud_token("rat-revoked", RepositoryAccessToken, &["repository"]) },
-        TokenFixture { repository: Some("payments".into()), expires_at: Some(Utc::now() - TimeDelta::days(1)), ..cloud_token("rat-expired", RepositoryAccessToken, &["repository"]) },
-        TokenFixture { repository: Some("payments".into()), rate_limit: Some(3), ..cloud_token("rat-limited", RepositoryAccessToken, &["repository"]) },
-        TokenFixture { project: Some("PAY".into()), ..cloud_token("pat", ProjectAccessToken, &["repository", "repository:write", "project"]) },
+        TokenFixture {
+            repository: Some("payments".into()),
+            ..cloud_token(
+                "rat-rw",
+                RepositoryAccessToken,
+                &["repository", "repository:write"],
+            )
+        },
+        TokenFixture {
+            repository: Some("payments".into()),
+            ..cloud_token("rat-ro", RepositoryAccessToken, &["repository"])
+        },
+        TokenFixture {
+            repository: Some("payments".into()),
+            ..cloud_token("rat-noscope", RepositoryAccessToken, &["pullrequest"])
+        },
+        TokenFixture {
+            repository: Some("payments".into()),
+            revoked: true,
+            ..cloud_token("rat-revoked", RepositoryAccessToken, &["repository"])
+        },
+        TokenFixture {
+            repository: Some("payments".into()),
+            expires_at: Some(Utc::now() - TimeDelta::days(1)),
+            ..cloud_token("rat-expired", RepositoryAccessToken, &["repository"])
+        },
+        TokenFixture {
+            repository: Some("payments".into()),
+            rate_limit: Some(3),
+            ..cloud_token("rat-limited", RepositoryAccessToken, &["repository"])
+        },
+        TokenFixture {
+            project: Some("PAY".into()),
+            ..cloud_token(
+                "pat",
+                ProjectAccessToken,
+                &["repository", "repository:write", "project"],
+            )
+        },
         cloud_token("wat", WorkspaceAccessToken, &["repository"]),
-        TokenFixture { user: Some("alice".into()), secret: "ATATT3xFfGF0api-rw+/=".into(), ..cloud_token("api-rw", ApiToken, &["read:repository:bitbucket", "write:repository:bitbucket", "read:user:bitbucket"]) },
-        TokenFixture { user: Some("alice".into()), secret: "ATATT3xFfGF0api-w-only".into(), ..cloud_token("api-write-only", ApiToken, &["write:repository:bitbucket"]) },
-        TokenFixture { user: Some("alice".into()), secret: "app-password-alice".into(), ..cloud_token("app", AppPassword, &["repository", "repository:write"]) },
+        TokenFixture {
+            user: Some("alice".into()),
+            secret: "ATATT3xFfGF0api-rw+/=".into(),
+            ..cloud_token(
+                "api-rw",
+                ApiToken,
+                &[
+                    "read:repository:bitbucket",
+                    "write:repository:bitbucket",
+                    "read:user:bitbucket",
+                ],
+            )
+        },
+        TokenFixture {
+            user: Some("alice".into()),
+            secret: "ATATT3xFfGF0api-w-only".into(),
+            ..cloud_token("api-write-only", ApiToken, &["write:repository:bitbucket"])
+        },
+        TokenFixture {
+            user: Some("alice".into()),
+            secret: "app-password-alice".into(),
+            ..cloud_token("app", AppPassword, &["repository", "repository:write"])
+        },
     ];
     let dc = |name: &str, id: u64, kind: SimTokenKind| TokenFixture {
         name: name.into(),
@@ -82,13 +141,38 @@ pub fn fixture() -> Fixture {
         ..TokenFixture::default()
     };
     tokens.extend([
-        TokenFixture { repository: Some("payments".into()), permissions: scopes(&["REPO_WRITE"]), ..dc("dc-repo-rw", 100_000_000_001, DcRepository) },
-        TokenFixture { permissions: scopes(&["PROJECT_READ"]), ..dc("dc-project-r", 100_000_000_002, DcProject) },
-        TokenFixture { user: Some("bob".into()), project: None, permissions: scopes(&["PROJECT_WRITE"]), ..dc("dc-personal", 100_000_000_003, DcPersonal) },
-        TokenFixture { repository: Some("payments".into()), permissions: scopes(&["REPO_READ"]), dc_record_readable: false, expires_at: None, ..dc("dc-no-record", 100_000_000_004, DcRepository) },
-        TokenFixture { repository: Some("payments".into()), permissions: scopes(&["REPO_READ"]), revoked: true, ..dc("dc-revoked", 100_000_000_005, DcRepository) },
+        TokenFixture {
+            repository: Some("payments".into()),
+            permissions: scopes(&["REPO_WRITE"]),
+            ..dc("dc-repo-rw", 100_000_000_001, DcRepository)
+        },
+        TokenFixture {
+            permissions: scopes(&["PROJECT_READ"]),
+            ..dc("dc-project-r", 100_000_000_002, DcProject)
+        },
+        TokenFixture {
+            user: Some("bob".into()),
+            project: None,
+            permissions: scopes(&["PROJECT_WRITE"]),
+            ..dc("dc-personal", 100_000_000_003, DcPersonal)
+        },
+        TokenFixture {
+            repository: Some("payments".into()),
+            permissions: scopes(&["REPO_READ"]),
+            dc_record_readable: false,
+            expires_at: None,
+            ..dc("dc-no-record", 100_000_000_004, DcRepository)
+        },
+        TokenFixture {
+            repository: Some("payments".into()),
+            permissions: scopes(&["REPO_READ"]),
+            revoked: true,
+            ..dc("dc-revoked", 100_000_000_005, DcRepository)
+        },
     ]);
-    let mut extra: Vec<CloudRepository> = (1..=5).map(|i| repo(&format!("service-{i}"), "OPS")).collect();
+    let mut extra: Vec<CloudRepository> = (1..=5)
+        .map(|i| repo(&format!("service-{i}"), "OPS"))
+        .collect();
     extra.extend([repo("payments", "PAY"), repo("ledger", "PAY")]);
     Fixture {
         cloud: CloudFixture {
@@ -96,8 +180,14 @@ pub fn fixture() -> Fixture {
                 slug: "acme".into(),
                 name: "Acme".into(),
                 projects: vec![
-                    CloudProject { key: "PAY".into(), name: "Payments".into() },
-                    CloudProject { key: "OPS".into(), name: "Operations".into() },
+                    CloudProject {
+                        key: "PAY".into(),
+                        name: "Payments".into(),
+                    },
+                    CloudProject {
+                        key: "OPS".into(),
+                        name: "Operations".into(),
+                    },
                 ],
                 repositories: extra,
             }],
@@ -113,7 +203,11 @@ pub fn fixture() -> Fixture {
             }],
         },
         data_center: DataCenterFixture {
-            projects: vec![bitbucket_simulator::DcProject { key: "PAY".into(), name: "Payments".into(), repositories: scopes(&["payments", "ledger"]) }],
+            projects: vec![bitbucket_simulator::DcProject {
+                key: "PAY".into(),
+                name: "Payments".into(),
+                repositories: scopes(&["payments", "ledger"]),
+            }],
             users: vec![DcUser {
                 slug: "bob".into(),
                 display_name: "Bob Builder".into(),

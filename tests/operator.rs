@@ -1,0 +1,744 @@
+//! The operator end to end: the real binary against the real control plane and the Bitbucket
+//! simulator. Each test has its own namespace, simulator and operator process.
+
+mod support;
+#[path = "support/world.rs"]
+mod world;
+
+use std::{collections::BTreeMap, time::Duration};
+
+use base64::Engine;
+use bitbucket_simulator::Fault;
+use bitbucket_token_operator::{
+    api::{BitbucketToken, OutputFormat, TokenKind},
+    controller::{reconcile::REVALIDATE_ANNOTATION, target},
+    render::{GitServer, RenderInput, render},
+    token::SecretToken,
+};
+use k8s_openapi::{
+    ByteString,
+    api::{core::v1::Secret, events::v1::Event},
+    apimachinery::pkg::apis::meta::v1::Condition,
+};
+use kube::{
+    Api, ResourceExt,
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+};
+use serde_json::{Value, json};
+use support::{TestNamespace, client, ensure_crd, operator::Operator, wait_for, wait_until};
+use world::World;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Env {
+    ns: TestNamespace,
+    world: World,
+    operator: Operator,
+}
+
+impl Env {
+    async fn start(prefix: &str) -> Self {
+        Self::start_with(prefix, &[]).await
+    }
+
+    async fn start_with(prefix: &str, flags: &[&str]) -> Self {
+        let client = client().await;
+        ensure_crd(&client).await;
+        let ns = TestNamespace::create(&client, prefix).await;
+        let world = World::start().await;
+        let operator = Operator::start(&ns.name, &world.sim, flags);
+        Self {
+            ns,
+            world,
+            operator,
+        }
+    }
+
+    fn tokens(&self) -> Api<BitbucketToken> {
+        self.ns.api()
+    }
+
+    fn secrets(&self) -> Api<Secret> {
+        self.ns.api()
+    }
+
+    /// Creates Secret `name` holding fixture token `token` under key `token`.
+    async fn token_secret(&self, name: &str, token: &str) {
+        self.secret(name, "token", &self.world.secret(token)).await;
+    }
+
+    async fn secret(&self, name: &str, key: &str, value: &str) {
+        let secret = Secret {
+            metadata: kube::api::ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            string_data: Some(BTreeMap::from([(key.to_string(), value.to_string())])),
+            ..Secret::default()
+        };
+        self.secrets()
+            .patch(
+                name,
+                &PatchParams::apply("bto-tests").force(),
+                &Patch::Apply(&secret),
+            )
+            .await
+            .expect("apply Secret");
+    }
+
+    async fn create(&self, name: &str, spec: Value) -> BitbucketToken {
+        let object: BitbucketToken = serde_json::from_value(json!({
+            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+            "kind": "BitbucketToken",
+            "metadata": {"name": name},
+            "spec": spec,
+        }))
+        .expect("BitbucketToken object");
+        self.tokens()
+            .create(&PostParams::default(), &object)
+            .await
+            .expect("create BitbucketToken")
+    }
+
+    /// Waits until condition `type_` has `status` and `reason`.
+    async fn wait_condition(
+        &self,
+        name: &str,
+        type_: &str,
+        status: &str,
+        reason: &str,
+    ) -> BitbucketToken {
+        let (t, s, r) = (type_.to_string(), status.to_string(), reason.to_string());
+        wait_for(
+            &self.tokens(),
+            name,
+            WAIT,
+            move |obj: Option<&BitbucketToken>| {
+                obj.and_then(|o| condition(o, &t))
+                    .is_some_and(|c| c.status == s && c.reason == r)
+            },
+        )
+        .await
+        .expect("object exists")
+    }
+
+    /// Forces the next validation now (instead of after the interval).
+    async fn revalidate(&self, name: &str, value: &str) {
+        let patch = json!({"metadata": {"annotations": {REVALIDATE_ANNOTATION: value}}});
+        self.tokens()
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .expect("annotate");
+    }
+
+    async fn events(&self, name: &str) -> Vec<Event> {
+        let events: Api<Event> = self.ns.api();
+        events
+            .list(&ListParams::default())
+            .await
+            .expect("list events")
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .collect()
+    }
+
+    async fn wait_event(&self, name: &str, reason: &str) -> Event {
+        wait_until(&format!("event {reason} for {name}"), WAIT, || async {
+            self.events(name)
+                .await
+                .into_iter()
+                .find(|e| e.reason.as_deref() == Some(reason))
+        })
+        .await
+    }
+
+    fn git_base(&self) -> url::Url {
+        url::Url::parse(&format!("https://localhost:{}", self.world.sim.port())).unwrap()
+    }
+
+    /// Asserts that `token` appears nowhere a user or log reader could see it.
+    async fn assert_no_leak(&self, token: &str) {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(token);
+        let logs = self.operator.logs();
+        assert!(!logs.is_empty(), "the operator logged something");
+        for (what, text) in [
+            ("operator log", logs),
+            (
+                "events",
+                serde_json::to_string(&self.events_all().await).unwrap(),
+            ),
+            (
+                "statuses",
+                serde_json::to_string(
+                    &self
+                        .tokens()
+                        .list(&ListParams::default())
+                        .await
+                        .unwrap()
+                        .items
+                        .iter()
+                        .map(|t| &t.status)
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap(),
+            ),
+        ] {
+            assert!(!text.contains(token), "the token leaked into the {what}");
+            assert!(
+                !text.contains(&encoded),
+                "the base64 token leaked into the {what}"
+            );
+        }
+    }
+
+    async fn events_all(&self) -> Vec<Event> {
+        let events: Api<Event> = self.ns.api();
+        events
+            .list(&ListParams::default())
+            .await
+            .expect("list events")
+            .items
+    }
+
+    async fn finish(self) {
+        self.ns.delete().await;
+    }
+}
+
+fn condition<'a>(bbt: &'a BitbucketToken, type_: &str) -> Option<&'a Condition> {
+    bbt.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+}
+
+fn data(secret: &Secret) -> BTreeMap<String, String> {
+    secret
+        .data
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, ByteString(v))| (k, String::from_utf8(v).expect("utf-8")))
+        .collect()
+}
+
+fn rat_spec(secret: &str, permission: &str, formats: &[&str]) -> Value {
+    json!({
+        "token": {"kind": "RepositoryAccessToken", "secretRef": {"name": secret, "key": "token"}},
+        "access": {"workspace": "acme", "repositories": ["payments"], "permission": permission},
+        "target": {"formats": formats},
+    })
+}
+
+#[tokio::test]
+async fn renders_every_format_for_every_token_kind() {
+    let env = Env::start("render").await;
+    let sim = &env.world.sim;
+    env.secret("corp-ca", "ca.crt", &sim.ca_pem()).await;
+    for (secret, token) in [
+        ("rat", "rat-rw"),
+        ("api", "api-rw"),
+        ("app", "app"),
+        ("dcrepo", "dc-repo-rw"),
+        ("dcuser", "dc-personal"),
+        ("wat", "wat"),
+    ] {
+        env.token_secret(secret, token).await;
+    }
+    let dc_server = json!({"dataCenter": {"url": sim.dc_base_url(), "caBundleSecretRef": {"name": "corp-ca", "key": "ca.crt"}}});
+    let cases: Vec<(&str, &str, TokenKind, Value)> = vec![
+        (
+            "cloud-rat",
+            "rat-rw",
+            TokenKind::RepositoryAccessToken,
+            rat_spec("rat", "write", &["gitconfig", "gitCredentials"]),
+        ),
+        (
+            "cloud-api",
+            "api-rw",
+            TokenKind::ApiToken,
+            json!({
+                "token": {"kind": "APIToken", "secretRef": {"name": "api", "key": "token"}, "email": "alice@example.com", "username": "alice"},
+                "access": {"workspace": "acme", "repositories": ["payments"], "permission": "write"},
+                "target": {"formats": ["basicAuth", "env"], "labels": {"team": "payments"}},
+            }),
+        ),
+        (
+            "cloud-app",
+            "app",
+            TokenKind::AppPassword,
+            json!({
+                "token": {"kind": "AppPassword", "secretRef": {"name": "app", "key": "token"}, "username": "alice"},
+                "access": {"workspace": "acme", "repositories": ["payments"]},
+                "target": {"formats": ["gitconfig"]},
+            }),
+        ),
+        (
+            "cloud-wat",
+            "wat",
+            TokenKind::WorkspaceAccessToken,
+            json!({
+                "token": {"kind": "WorkspaceAccessToken", "secretRef": {"name": "wat", "key": "token"}},
+                "access": {"workspace": "acme"},
+                "target": {"formats": ["argocd", "bearerToken"], "mountPath": "/workspace/creds"},
+            }),
+        ),
+        (
+            "dc-repo",
+            "dc-repo-rw",
+            TokenKind::HttpAccessToken,
+            json!({
+                "server": dc_server,
+                "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "dcrepo", "key": "token"}},
+                "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"},
+                "target": {"formats": ["bearerToken", "gitconfig", "argocd"], "name": "dc-repo-credentials"},
+            }),
+        ),
+        (
+            "dc-personal",
+            "dc-personal",
+            TokenKind::HttpAccessToken,
+            json!({
+                "server": dc_server,
+                "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "dcuser", "key": "token"}, "username": "bob"},
+                "access": {"project": "PAY", "repositories": ["payments", "ledger"], "permission": "write"},
+                "target": {"formats": ["gitCredentials", "basicAuth"]},
+            }),
+        ),
+    ];
+    for (name, _, _, spec) in &cases {
+        env.create(name, spec.clone()).await;
+    }
+    for (name, token_name, kind, spec) in &cases {
+        let bbt = env
+            .wait_condition(name, "Ready", "True", "SecretRendered")
+            .await;
+        let status = bbt.status.clone().unwrap();
+        assert_eq!(
+            condition(&bbt, "TokenValid").unwrap().reason,
+            "Valid",
+            "{name}"
+        );
+        assert_eq!(status.observed_generation, bbt.metadata.generation);
+        assert!(
+            status.last_validated_at.is_some()
+                && status.next_validation_at > status.last_validated_at,
+            "{name}: {status:?}"
+        );
+        let secret_name = status.secret_name.clone().unwrap();
+        assert_eq!(
+            secret_name,
+            spec["target"]["name"]
+                .as_str()
+                .map_or(format!("{name}-git"), String::from)
+        );
+        let secret = env.secrets().get(&secret_name).await.unwrap();
+        // The Secret holds exactly what the renderer makes from the spec and the token...
+        let token = SecretToken::parse(&env.world.secret(token_name)).unwrap();
+        let formats: Vec<OutputFormat> =
+            serde_json::from_value(spec["target"]["formats"].clone()).unwrap();
+        let server = match spec.get("server") {
+            Some(_) => GitServer::DataCenter {
+                base: url::Url::parse(&sim.dc_base_url()).unwrap(),
+            },
+            None => GitServer::Cloud {
+                git_base: env.git_base(),
+            },
+        };
+        let access = serde_json::from_value(spec["access"].clone()).unwrap();
+        let expected = render(&RenderInput {
+            token: &token,
+            kind: *kind,
+            server: &server,
+            access: &access,
+            username: spec["token"]["username"].as_str(),
+            formats: &formats,
+            mount_path: spec["target"]["mountPath"]
+                .as_str()
+                .unwrap_or("/etc/bitbucket-git"),
+        })
+        .unwrap();
+        assert_eq!(data(&secret), expected.data, "{name}");
+        assert_eq!(
+            secret.type_.as_deref(),
+            Some(expected.type_.as_str()),
+            "{name}"
+        );
+        // ...plus ownership and bookkeeping.
+        assert_eq!(
+            secret
+                .labels()
+                .get(target::MANAGED_BY_LABEL)
+                .map(String::as_str),
+            Some(target::MANAGED_BY)
+        );
+        assert_eq!(
+            secret.annotations().get(target::FINGERPRINT_ANNOTATION),
+            status.token_fingerprint.as_ref()
+        );
+        let owner = &secret.owner_references()[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.uid.as_str(), owner.controller),
+            ("BitbucketToken", bbt.uid().unwrap().as_str(), Some(true))
+        );
+        for (key, value) in expected.labels {
+            assert_eq!(
+                secret.labels().get(&key),
+                Some(&value),
+                "{name}: label {key}"
+            );
+        }
+    }
+    // Spot checks of the literal content, independent of the renderer.
+    let rat = data(&env.secrets().get("cloud-rat-git").await.unwrap());
+    let port = sim.port();
+    assert!(
+        rat[".gitconfig"].contains(&format!(
+            "[http \"https://localhost:{port}/acme/payments.git\"]"
+        )),
+        "{}",
+        rat[".gitconfig"]
+    );
+    assert!(rat[".gitconfig"].contains(&format!(
+        "Authorization: Bearer {}",
+        env.world.secret("rat-rw")
+    )));
+    assert!(rat[".git-credentials"].contains("x-token-auth:"));
+    let dc = data(&env.secrets().get("dc-repo-credentials").await.unwrap());
+    assert_eq!(dc["bearerToken"], env.world.secret("dc-repo-rw"));
+    let api = env.secrets().get("cloud-api-git").await.unwrap();
+    assert_eq!(api.type_.as_deref(), Some("kubernetes.io/basic-auth"));
+    assert_eq!(data(&api)["username"], "alice");
+    assert_eq!(
+        api.labels().get("team").map(String::as_str),
+        Some("payments")
+    );
+    let wat = env.secrets().get("cloud-wat-git").await.unwrap();
+    assert_eq!(
+        wat.labels()
+            .get("argocd.argoproj.io/secret-type")
+            .map(String::as_str),
+        Some("repo-creds")
+    );
+    // Status facts from Bitbucket.
+    let dc_status = env.tokens().get("dc-repo").await.unwrap().status.unwrap();
+    assert_eq!(
+        dc_status.expiry_source,
+        Some(bitbucket_token_operator::api::ExpirySource::Bitbucket)
+    );
+    assert!(dc_status.granted_scopes.contains(&"REPO_WRITE".to_string()));
+    let rat_status = env.tokens().get("cloud-rat").await.unwrap().status.unwrap();
+    assert!(
+        rat_status
+            .granted_scopes
+            .contains(&"repository:write".to_string())
+    );
+    env.wait_event("cloud-rat", "SecretRendered").await;
+    for (_, token_name, _, _) in &cases {
+        env.assert_no_leak(&env.world.secret(token_name)).await;
+    }
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn rotation_rerenders_at_once_and_reports_it() {
+    let env = Env::start("rotate").await;
+    env.token_secret("src", "rat-ro").await;
+    env.create("rotating", rat_spec("src", "read", &["bearerToken"]))
+        .await;
+    let before = env
+        .wait_condition("rotating", "Ready", "True", "SecretRendered")
+        .await;
+    assert_eq!(
+        data(&env.secrets().get("rotating-git").await.unwrap())["bearerToken"],
+        env.world.secret("rat-ro")
+    );
+    env.token_secret("src", "rat-rw").await;
+    let new_token = env.world.secret("rat-rw");
+    wait_until("the rendered Secret holds the new token", WAIT, || async {
+        let secret = env.secrets().get("rotating-git").await.ok()?;
+        (data(&secret)["bearerToken"] == new_token).then_some(())
+    })
+    .await;
+    env.wait_event("rotating", "TokenRotated").await;
+    let after = env.tokens().get("rotating").await.unwrap();
+    assert_ne!(
+        after.status.unwrap().token_fingerprint,
+        before.status.unwrap().token_fingerprint
+    );
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn revocation_flips_the_conditions_and_keeps_the_secret() {
+    let env = Env::start("revoke").await;
+    env.token_secret("src", "rat-rw").await;
+    env.create("revoked", rat_spec("src", "write", &["gitconfig"]))
+        .await;
+    env.wait_condition("revoked", "Ready", "True", "SecretRendered")
+        .await;
+    let rendered = env.secrets().get("revoked-git").await.unwrap();
+    env.world.sim.revoke("rat-rw");
+    env.revalidate("revoked", "1").await;
+    let bbt = env
+        .wait_condition("revoked", "TokenValid", "False", "Revoked")
+        .await;
+    let ready = condition(&bbt, "Ready").unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "Revoked")
+    );
+    assert!(
+        ready.message.contains("left as it was"),
+        "{}",
+        ready.message
+    );
+    let warning = env.wait_event("revoked", "TokenRevoked").await;
+    assert_eq!(warning.type_.as_deref(), Some("Warning"));
+    let kept = env.secrets().get("revoked-git").await.unwrap();
+    assert_eq!(
+        kept.metadata.resource_version, rendered.metadata.resource_version,
+        "the Secret is untouched"
+    );
+    // The source Secret disappears: precise reason, Secret still kept.
+    env.secrets()
+        .delete("src", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait_condition("revoked", "TokenValid", "False", "SourceSecretNotFound")
+        .await;
+    assert_eq!(
+        env.secrets().get("revoked-git").await.unwrap().data,
+        rendered.data
+    );
+    env.assert_no_leak(&env.world.secret("rat-rw")).await;
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn a_missing_scope_is_named_and_nothing_is_rendered() {
+    let env = Env::start("scope").await;
+    env.token_secret("src", "rat-ro").await;
+    env.create("push", rat_spec("src", "write", &["gitconfig"]))
+        .await;
+    let bbt = env
+        .wait_condition("push", "TokenValid", "False", "InsufficientScope")
+        .await;
+    let message = &condition(&bbt, "TokenValid").unwrap().message;
+    assert!(
+        message.contains("repository:write") && message.contains("push will fail"),
+        "{message}"
+    );
+    assert_eq!(condition(&bbt, "Ready").unwrap().status, "False");
+    assert!(env.secrets().get_opt("push-git").await.unwrap().is_none());
+    let event = env.wait_event("push", "InsufficientScope").await;
+    assert!(event.note.unwrap_or_default().contains("repository:write"));
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn an_outage_leaves_the_secret_and_ready_alone_and_recovers() {
+    let env = Env::start("outage").await;
+    env.token_secret("src", "rat-rw").await;
+    env.create("steady", rat_spec("src", "read", &["gitconfig"]))
+        .await;
+    env.wait_condition("steady", "Ready", "True", "SecretRendered")
+        .await;
+    let rendered = env.secrets().get("steady-git").await.unwrap();
+    env.world.sim.set_fault(Fault::ServiceUnavailable);
+    env.revalidate("steady", "outage").await;
+    let bbt = env
+        .wait_condition("steady", "TokenValid", "Unknown", "BitbucketUnreachable")
+        .await;
+    assert_eq!(
+        condition(&bbt, "Ready").unwrap().status,
+        "True",
+        "a transient failure never takes Ready away"
+    );
+    assert_eq!(
+        env.secrets()
+            .get("steady-git")
+            .await
+            .unwrap()
+            .metadata
+            .resource_version,
+        rendered.metadata.resource_version
+    );
+    env.world.sim.set_fault(Fault::None);
+    env.revalidate("steady", "recovered").await;
+    env.wait_condition("steady", "TokenValid", "True", "Valid")
+        .await;
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn expiring_flips_on_time_without_asking_bitbucket() {
+    let env = Env::start("expiry").await;
+    env.token_secret("src", "rat-rw").await;
+    let expires = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    let mut soon = rat_spec("src", "read", &["gitconfig"]);
+    soon["token"]["expiresAt"] = json!(expires.to_rfc3339());
+    // The warning window opens about eight seconds from now.
+    soon["expiryWarning"] = json!("3592s");
+    env.create("soon", soon).await;
+    let first = env
+        .wait_condition("soon", "Ready", "True", "SecretRendered")
+        .await;
+    assert_eq!(condition(&first, "Expiring").unwrap().reason, "NotExpiring");
+    let calls = env.world.sim.requests_for_token("rat-rw");
+    let flipped = env
+        .wait_condition("soon", "Expiring", "True", "ExpiresSoon")
+        .await;
+    assert_eq!(
+        env.world.sim.requests_for_token("rat-rw"),
+        calls,
+        "the flip needs no Bitbucket call"
+    );
+    assert_eq!(
+        flipped.status.unwrap().expiry_source,
+        Some(bitbucket_token_operator::api::ExpirySource::Declared)
+    );
+    env.wait_event("soon", "TokenExpiringSoon").await;
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn a_host_off_the_allowlist_is_never_contacted() {
+    let env = Env::start_with("allow", &["--allowed-dc-host", "git.example.com"]).await;
+    env.token_secret("src", "dc-repo-rw").await;
+    env.create(
+        "offlist",
+        json!({
+            "server": {"dataCenter": {"url": env.world.sim.dc_base_url()}},
+            "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "src", "key": "token"}},
+            "access": {"project": "PAY", "repositories": ["payments"]},
+        }),
+    )
+    .await;
+    let bbt = env
+        .wait_condition("offlist", "TokenValid", "False", "HostNotAllowed")
+        .await;
+    assert!(
+        condition(&bbt, "TokenValid")
+            .unwrap()
+            .message
+            .contains("allowlist")
+    );
+    assert_eq!(env.world.sim.request_count(), 0);
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn fifty_objects_sharing_one_token_cost_one_bitbucket_call() {
+    let env = Env::start("shared").await;
+    env.token_secret("shared", "rat-rw").await;
+    for i in 0..50 {
+        env.create(
+            &format!("team-{i}"),
+            rat_spec("shared", "read", &["bearerToken"]),
+        )
+        .await;
+    }
+    for i in 0..50 {
+        env.wait_condition(&format!("team-{i}"), "Ready", "True", "SecretRendered")
+            .await;
+    }
+    // Validating a repository access token for read is one GET of the repository.
+    assert_eq!(env.world.sim.requests_for_token("rat-rw"), 1);
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn deletion_follows_the_deletion_policy() {
+    let env = Env::start("delete").await;
+    env.token_secret("src", "rat-rw").await;
+    let mut retain = rat_spec("src", "read", &["gitconfig"]);
+    retain["target"]["deletionPolicy"] = json!("Retain");
+    env.create("deleted", rat_spec("src", "read", &["gitconfig"]))
+        .await;
+    env.create("retained", retain).await;
+    env.wait_condition("deleted", "Ready", "True", "SecretRendered")
+        .await;
+    env.wait_condition("retained", "Ready", "True", "SecretRendered")
+        .await;
+    assert!(
+        env.secrets()
+            .get("retained-git")
+            .await
+            .unwrap()
+            .owner_references()
+            .is_empty()
+    );
+    for name in ["deleted", "retained"] {
+        env.tokens()
+            .delete(name, &DeleteParams::background())
+            .await
+            .unwrap();
+    }
+    // The garbage collector rediscovers new resource types every 30 s: allow for it.
+    wait_until(
+        "the garbage collector removes deleted-git",
+        Duration::from_secs(120),
+        || async {
+            env.secrets()
+                .get_opt("deleted-git")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        env.secrets()
+            .get_opt("retained-git")
+            .await
+            .unwrap()
+            .is_some(),
+        "Retain keeps the Secret"
+    );
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn a_secret_it_does_not_own_is_left_untouched() {
+    let env = Env::start("conflict").await;
+    env.secret("taken-git", "note", "somebody else's").await;
+    let before = env.secrets().get("taken-git").await.unwrap();
+    env.token_secret("src", "rat-rw").await;
+    env.create("taken", rat_spec("src", "read", &["gitconfig"]))
+        .await;
+    let bbt = env
+        .wait_condition("taken", "Ready", "False", "SecretConflict")
+        .await;
+    assert_eq!(condition(&bbt, "TokenValid").unwrap().status, "True");
+    let after = env.secrets().get("taken-git").await.unwrap();
+    assert_eq!(
+        after.metadata.resource_version,
+        before.metadata.resource_version
+    );
+    assert_eq!(
+        data(&after),
+        BTreeMap::from([("note".to_string(), "somebody else's".to_string())])
+    );
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_operator_cleanly() {
+    let mut env = Env::start("shutdown").await;
+    env.token_secret("src", "rat-rw").await;
+    env.create("one", rat_spec("src", "read", &["gitconfig"]))
+        .await;
+    env.wait_condition("one", "Ready", "True", "SecretRendered")
+        .await;
+    let status = env.operator.stop();
+    assert!(
+        status.success(),
+        "exit status {status:?}; log:\n{}",
+        env.operator.logs()
+    );
+    env.finish().await;
+}

@@ -1,0 +1,86 @@
+//! Runs the real operator binary against the test control plane, watching one namespace and
+//! talking to an in-process Bitbucket simulator; its log is kept for leak checks.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+};
+
+use bitbucket_simulator::Simulator;
+
+use super::cluster::kubeconfig_path;
+
+pub struct Operator {
+    child: Child,
+    pub log_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Operator {
+    /// Starts `bitbucket-token-operator run` for `namespace`, trusting the simulator's CA and
+    /// allowing its host as a Data Center host. `extra` adds or overrides flags.
+    pub fn start(namespace: &str, sim: &Simulator, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = dir.path().join("simulator-ca.pem");
+        std::fs::write(&ca, sim.ca_pem()).expect("write CA");
+        let log_path = dir.path().join("operator.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let git_url = format!("https://localhost:{}", sim.port());
+        let allowed = format!("localhost:{}", sim.port());
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            "--kubeconfig".into(),
+            kubeconfig_path().display().to_string(),
+            "--namespaces".into(),
+            namespace.into(),
+            "--cloud-api-url".into(),
+            sim.cloud_api_url(),
+            "--cloud-git-url".into(),
+            git_url,
+            "--extra-ca-file".into(),
+            ca.display().to_string(),
+            "--log-level".into(),
+            "bitbucket_token_operator=debug,info".into(),
+            "--metrics-addr".into(),
+            "127.0.0.1:0".into(),
+        ];
+        if !extra.iter().any(|a| a.starts_with("--allowed-dc-host")) {
+            args.extend(["--allowed-dc-host".into(), allowed]);
+        }
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let child = Command::new(env!("CARGO_BIN_EXE_bitbucket-token-operator"))
+            .args(&args)
+            .stdout(Stdio::from(log.try_clone().expect("clone log handle")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start the operator");
+        Self {
+            child,
+            log_path,
+            _dir: dir,
+        }
+    }
+
+    /// Everything the operator has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Stops it with SIGTERM, as Kubernetes would, and returns its exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().expect("wait for the operator")
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
