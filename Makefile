@@ -24,7 +24,7 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 lint: fmt-check clippy ## cargo fmt check and clippy with -D warnings
 
@@ -38,7 +38,7 @@ cluster-down: ## Stop the processes cluster-up started
 	bash scripts/cluster-down.sh
 
 unit-test: ## Unit tests only (no control plane)
-	$(CARGO) test --locked --lib --bins
+	$(CARGO) test --workspace --locked --lib --bins
 
 test: lint check-generated tools ## Everything: lint, generated-file check, unit and integration tests on a real control plane
-	bash scripts/with-cluster.sh $(CARGO) test --locked --all-targets
+	bash scripts/with-cluster.sh $(CARGO) test --workspace --locked --all-targets

@@ -7,7 +7,9 @@ use std::time::Duration;
 use bitbucket_simulator::{Fault, Simulator};
 use bitbucket_token_operator::{
     api::{AccessSpec, ExpirySource, Permission, TokenKind},
-    bitbucket::{Backoff, ClientConfig, Invalid, Outcome, Server, Transient, ValidationRequest, Validator},
+    bitbucket::{
+        Backoff, ClientConfig, Invalid, Outcome, Server, Transient, ValidationRequest, Validator,
+    },
     token::SecretToken,
 };
 use chrono::Utc;
@@ -27,7 +29,12 @@ struct Case<'a> {
     accepted_before: bool,
 }
 
-fn cloud(workspace: &str, project: Option<&str>, repos: &[&str], permission: Permission) -> AccessSpec {
+fn cloud(
+    workspace: &str,
+    project: Option<&str>,
+    repos: &[&str],
+    permission: Permission,
+) -> AccessSpec {
     AccessSpec {
         workspace: Some(workspace.into()),
         project: project.map(String::from),
@@ -46,7 +53,15 @@ fn dc(project: &str, repos: &[&str], permission: Permission) -> AccessSpec {
 }
 
 fn case(token: &str, kind: TokenKind, access: AccessSpec) -> Case<'_> {
-    Case { token, kind, access, email: None, username: None, declared: None, accepted_before: false }
+    Case {
+        token,
+        kind,
+        access,
+        email: None,
+        username: None,
+        declared: None,
+        accepted_before: false,
+    }
 }
 
 fn config(sim: &Simulator) -> ClientConfig {
@@ -57,7 +72,10 @@ fn config(sim: &Simulator) -> ClientConfig {
         connect_timeout: Duration::from_millis(800),
         requests_per_second: 1000.0,
         max_attempts: 2,
-        backoff: Backoff { base: Duration::from_millis(20), cap: Duration::from_millis(50) },
+        backoff: Backoff {
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(50),
+        },
         max_inline_retry_after: Duration::from_secs(1),
         ..ClientConfig::default()
     }
@@ -69,7 +87,10 @@ async fn validate(world: &World, validator: &Validator, case: &Case<'_>) -> Outc
     let dc_url = Url::parse(&world.sim.dc_base_url()).unwrap();
     let ca = world.sim.ca_pem();
     let server = if case.kind == TokenKind::HttpAccessToken {
-        Server::DataCenter { url: &dc_url, ca_pem: Some(ca.as_bytes()) }
+        Server::DataCenter {
+            url: &dc_url,
+            ca_pem: Some(ca.as_bytes()),
+        }
     } else {
         Server::Cloud
     };
@@ -104,54 +125,295 @@ async fn every_token_kind_against_its_verdicts() {
     use TokenKind::*;
     let table: Vec<(Case, &str)> = vec![
         // Cloud repository access tokens
-        (case("rat-rw", RepositoryAccessToken, cloud("acme", None, &["payments"], Write)), "Valid"),
-        (case("rat-ro", RepositoryAccessToken, cloud("acme", None, &["payments"], Read)), "Valid"),
-        (case("rat-ro", RepositoryAccessToken, cloud("acme", None, &["payments"], Write)), "InsufficientScope"),
-        (case("rat-noscope", RepositoryAccessToken, cloud("acme", None, &["payments"], Read)), "InsufficientScope"),
-        (case("rat-rw", RepositoryAccessToken, cloud("acme", None, &["no-such-repo"], Read)), "TargetNotFound"),
-        (case("rat-rw", RepositoryAccessToken, cloud("acme", None, &["ledger"], Read)), "TargetNotFound"),
-        (case("rat-revoked", RepositoryAccessToken, cloud("acme", None, &["payments"], Read)), "Unauthorized"),
-        (Case { accepted_before: true, ..case("rat-revoked", RepositoryAccessToken, cloud("acme", None, &["payments"], Read)) }, "Revoked"),
-        (Case { declared: past, ..case("rat-expired", RepositoryAccessToken, cloud("acme", None, &["payments"], Read)) }, "Expired"),
-        (case("unknown-token", RepositoryAccessToken, cloud("acme", None, &["payments"], Read)), "Unauthorized"),
+        (
+            case(
+                "rat-rw",
+                RepositoryAccessToken,
+                cloud("acme", None, &["payments"], Write),
+            ),
+            "Valid",
+        ),
+        (
+            case(
+                "rat-ro",
+                RepositoryAccessToken,
+                cloud("acme", None, &["payments"], Read),
+            ),
+            "Valid",
+        ),
+        (
+            case(
+                "rat-ro",
+                RepositoryAccessToken,
+                cloud("acme", None, &["payments"], Write),
+            ),
+            "InsufficientScope",
+        ),
+        (
+            case(
+                "rat-noscope",
+                RepositoryAccessToken,
+                cloud("acme", None, &["payments"], Read),
+            ),
+            "InsufficientScope",
+        ),
+        (
+            case(
+                "rat-rw",
+                RepositoryAccessToken,
+                cloud("acme", None, &["no-such-repo"], Read),
+            ),
+            "TargetNotFound",
+        ),
+        (
+            case(
+                "rat-rw",
+                RepositoryAccessToken,
+                cloud("acme", None, &["ledger"], Read),
+            ),
+            "TargetNotFound",
+        ),
+        (
+            case(
+                "rat-revoked",
+                RepositoryAccessToken,
+                cloud("acme", None, &["payments"], Read),
+            ),
+            "Unauthorized",
+        ),
+        (
+            Case {
+                accepted_before: true,
+                ..case(
+                    "rat-revoked",
+                    RepositoryAccessToken,
+                    cloud("acme", None, &["payments"], Read),
+                )
+            },
+            "Revoked",
+        ),
+        (
+            Case {
+                declared: past,
+                ..case(
+                    "rat-expired",
+                    RepositoryAccessToken,
+                    cloud("acme", None, &["payments"], Read),
+                )
+            },
+            "Expired",
+        ),
+        (
+            case(
+                "unknown-token",
+                RepositoryAccessToken,
+                cloud("acme", None, &["payments"], Read),
+            ),
+            "Unauthorized",
+        ),
         // Cloud project and workspace access tokens
-        (case("pat", ProjectAccessToken, cloud("acme", Some("PAY"), &[], Write)), "Valid"),
-        (case("pat", ProjectAccessToken, cloud("acme", Some("PAY"), &["payments", "ledger"], Write)), "Valid"),
-        (case("pat", ProjectAccessToken, cloud("acme", Some("NOPE"), &[], Read)), "TargetNotFound"),
-        (case("wat", WorkspaceAccessToken, cloud("acme", None, &[], Read)), "Valid"),
-        (case("wat", WorkspaceAccessToken, cloud("acme", None, &[], Write)), "InsufficientScope"),
-        (case("wat", WorkspaceAccessToken, cloud("nowhere", None, &[], Read)), "TargetNotFound"),
+        (
+            case(
+                "pat",
+                ProjectAccessToken,
+                cloud("acme", Some("PAY"), &[], Write),
+            ),
+            "Valid",
+        ),
+        (
+            case(
+                "pat",
+                ProjectAccessToken,
+                cloud("acme", Some("PAY"), &["payments", "ledger"], Write),
+            ),
+            "Valid",
+        ),
+        (
+            case(
+                "pat",
+                ProjectAccessToken,
+                cloud("acme", Some("NOPE"), &[], Read),
+            ),
+            "TargetNotFound",
+        ),
+        (
+            case("wat", WorkspaceAccessToken, cloud("acme", None, &[], Read)),
+            "Valid",
+        ),
+        (
+            case("wat", WorkspaceAccessToken, cloud("acme", None, &[], Write)),
+            "InsufficientScope",
+        ),
+        (
+            case(
+                "wat",
+                WorkspaceAccessToken,
+                cloud("nowhere", None, &[], Read),
+            ),
+            "TargetNotFound",
+        ),
         // Cloud API tokens (Basic with the email)
-        (Case { email: alice, ..case("api-rw", ApiToken, cloud("acme", None, &["payments"], Write)) }, "Valid"),
-        (Case { email: alice, ..case("api-rw", ApiToken, cloud("acme", None, &["ledger"], Write)) }, "InsufficientScope"),
-        (Case { email: alice, ..case("api-write-only", ApiToken, cloud("acme", None, &["payments"], Write)) }, "InsufficientScope"),
-        (Case { email: Some("alice"), ..case("api-rw", ApiToken, cloud("acme", None, &["payments"], Read)) }, "Unauthorized"),
-        (Case { email: alice, ..case("api-rw", ApiToken, cloud("acme", None, &["missing"], Read)) }, "TargetNotFound"),
+        (
+            Case {
+                email: alice,
+                ..case(
+                    "api-rw",
+                    ApiToken,
+                    cloud("acme", None, &["payments"], Write),
+                )
+            },
+            "Valid",
+        ),
+        (
+            Case {
+                email: alice,
+                ..case("api-rw", ApiToken, cloud("acme", None, &["ledger"], Write))
+            },
+            "InsufficientScope",
+        ),
+        (
+            Case {
+                email: alice,
+                ..case(
+                    "api-write-only",
+                    ApiToken,
+                    cloud("acme", None, &["payments"], Write),
+                )
+            },
+            "InsufficientScope",
+        ),
+        (
+            Case {
+                email: Some("alice"),
+                ..case("api-rw", ApiToken, cloud("acme", None, &["payments"], Read))
+            },
+            "Unauthorized",
+        ),
+        (
+            Case {
+                email: alice,
+                ..case("api-rw", ApiToken, cloud("acme", None, &["missing"], Read))
+            },
+            "TargetNotFound",
+        ),
         // Cloud app passwords (Basic with the username)
-        (Case { username: Some("alice"), ..case("app", AppPassword, cloud("acme", None, &["payments"], Write)) }, "Valid"),
-        (Case { username: Some("alice@example.com"), ..case("app", AppPassword, cloud("acme", None, &["payments"], Read)) }, "Unauthorized"),
+        (
+            Case {
+                username: Some("alice"),
+                ..case(
+                    "app",
+                    AppPassword,
+                    cloud("acme", None, &["payments"], Write),
+                )
+            },
+            "Valid",
+        ),
+        (
+            Case {
+                username: Some("alice@example.com"),
+                ..case("app", AppPassword, cloud("acme", None, &["payments"], Read))
+            },
+            "Unauthorized",
+        ),
         // Data Center HTTP access tokens
-        (case("dc-repo-rw", HttpAccessToken, dc("PAY", &["payments"], Write)), "Valid"),
-        (case("dc-repo-rw", HttpAccessToken, dc("PAY", &["ledger"], Read)), "InsufficientScope"),
-        (case("dc-repo-rw", HttpAccessToken, dc("PAY", &["ghost"], Read)), "TargetNotFound"),
-        (case("dc-project-r", HttpAccessToken, dc("PAY", &[], Read)), "Valid"),
-        (case("dc-project-r", HttpAccessToken, dc("PAY", &["ledger"], Write)), "InsufficientScope"),
-        (case("dc-personal", HttpAccessToken, dc("PAY", &["payments", "ledger"], Write)), "Valid"),
-        (case("dc-no-record", HttpAccessToken, dc("PAY", &["payments"], Read)), "Valid"),
-        (case("dc-no-record", HttpAccessToken, dc("PAY", &["payments"], Write)), "InsufficientScope"),
-        (case("dc-revoked", HttpAccessToken, dc("PAY", &["payments"], Read)), "Unauthorized"),
-        (Case { declared: past, ..case("dc-revoked", HttpAccessToken, dc("PAY", &["payments"], Read)) }, "Expired"),
+        (
+            case(
+                "dc-repo-rw",
+                HttpAccessToken,
+                dc("PAY", &["payments"], Write),
+            ),
+            "Valid",
+        ),
+        (
+            case("dc-repo-rw", HttpAccessToken, dc("PAY", &["ledger"], Read)),
+            "InsufficientScope",
+        ),
+        (
+            case("dc-repo-rw", HttpAccessToken, dc("PAY", &["ghost"], Read)),
+            "TargetNotFound",
+        ),
+        (
+            case("dc-project-r", HttpAccessToken, dc("PAY", &[], Read)),
+            "Valid",
+        ),
+        (
+            case(
+                "dc-project-r",
+                HttpAccessToken,
+                dc("PAY", &["ledger"], Write),
+            ),
+            "InsufficientScope",
+        ),
+        (
+            case(
+                "dc-personal",
+                HttpAccessToken,
+                dc("PAY", &["payments", "ledger"], Write),
+            ),
+            "Valid",
+        ),
+        (
+            case(
+                "dc-no-record",
+                HttpAccessToken,
+                dc("PAY", &["payments"], Read),
+            ),
+            "Valid",
+        ),
+        (
+            case(
+                "dc-no-record",
+                HttpAccessToken,
+                dc("PAY", &["payments"], Write),
+            ),
+            "InsufficientScope",
+        ),
+        (
+            case(
+                "dc-revoked",
+                HttpAccessToken,
+                dc("PAY", &["payments"], Read),
+            ),
+            "Unauthorized",
+        ),
+        (
+            Case {
+                declared: past,
+                ..case(
+                    "dc-revoked",
+                    HttpAccessToken,
+                    dc("PAY", &["payments"], Read),
+                )
+            },
+            "Expired",
+        ),
     ];
     let mut failures = Vec::new();
     for (case, expected) in &table {
         let outcome = validate(&world, &validator, case).await;
         if reason(&outcome) != *expected {
-            failures.push(format!("{} {:?} {:?}: expected {expected}, got {}: {}", case.token, case.kind, case.access, reason(&outcome), outcome.message()));
+            failures.push(format!(
+                "{} {:?} {:?}: expected {expected}, got {}: {}",
+                case.token,
+                case.kind,
+                case.access,
+                reason(&outcome),
+                outcome.message()
+            ));
         }
         let message = outcome.message();
-        assert!(!message.contains(&world.secret(case.token)), "the token leaked into: {message}");
+        assert!(
+            !message.contains(&world.secret(case.token)),
+            "the token leaked into: {message}"
+        );
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), table.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        table.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -159,31 +421,112 @@ async fn verdicts_carry_identity_scopes_expiry_and_fixes() {
     let world = World::start().await;
     let validator = Validator::new(config(&world.sim)).unwrap();
     let declared = Utc::now() + chrono::TimeDelta::days(30);
-    let rat = validate(&world, &validator, &Case { declared: Some(declared), ..case("rat-rw", TokenKind::RepositoryAccessToken, cloud("acme", None, &["payments"], Permission::Write)) }).await;
-    let Outcome::Valid(valid) = rat else { panic!("{rat:?}") };
-    assert!(valid.granted.contains(&"repository:write".to_string()), "{:?}", valid.granted);
+    let rat = validate(
+        &world,
+        &validator,
+        &Case {
+            declared: Some(declared),
+            ..case(
+                "rat-rw",
+                TokenKind::RepositoryAccessToken,
+                cloud("acme", None, &["payments"], Permission::Write),
+            )
+        },
+    )
+    .await;
+    let Outcome::Valid(valid) = rat else {
+        panic!("{rat:?}")
+    };
+    assert!(
+        valid.granted.contains(&"repository:write".to_string()),
+        "{:?}",
+        valid.granted
+    );
     assert_eq!(valid.credential_type.as_deref(), Some("repo_access_token"));
     assert_eq!(valid.expires_at, Some(declared));
     assert_eq!(valid.expiry_source, Some(ExpirySource::Declared));
 
-    let api = validate(&world, &validator, &Case { email: Some("alice@example.com"), ..case("api-rw", TokenKind::ApiToken, cloud("acme", None, &["payments"], Permission::Write)) }).await;
-    let Outcome::Valid(valid) = api else { panic!("{api:?}") };
+    let api = validate(
+        &world,
+        &validator,
+        &Case {
+            email: Some("alice@example.com"),
+            ..case(
+                "api-rw",
+                TokenKind::ApiToken,
+                cloud("acme", None, &["payments"], Permission::Write),
+            )
+        },
+    )
+    .await;
+    let Outcome::Valid(valid) = api else {
+        panic!("{api:?}")
+    };
     assert!(valid.identity.contains("alice"), "{}", valid.identity);
 
-    let app = validate(&world, &validator, &Case { username: Some("alice"), ..case("app", TokenKind::AppPassword, cloud("acme", None, &["payments"], Permission::Read)) }).await;
-    let Outcome::Valid(valid) = app else { panic!("{app:?}") };
-    assert!(valid.warnings.iter().any(|w| w.contains("28 July 2026")), "{:?}", valid.warnings);
+    let app = validate(
+        &world,
+        &validator,
+        &Case {
+            username: Some("alice"),
+            ..case(
+                "app",
+                TokenKind::AppPassword,
+                cloud("acme", None, &["payments"], Permission::Read),
+            )
+        },
+    )
+    .await;
+    let Outcome::Valid(valid) = app else {
+        panic!("{app:?}")
+    };
+    assert!(
+        valid.warnings.iter().any(|w| w.contains("28 July 2026")),
+        "{:?}",
+        valid.warnings
+    );
 
-    let dc = validate(&world, &validator, &case("dc-repo-rw", TokenKind::HttpAccessToken, dc("PAY", &["payments"], Permission::Write))).await;
-    let Outcome::Valid(valid) = dc else { panic!("{dc:?}") };
+    let dc = validate(
+        &world,
+        &validator,
+        &case(
+            "dc-repo-rw",
+            TokenKind::HttpAccessToken,
+            dc("PAY", &["payments"], Permission::Write),
+        ),
+    )
+    .await;
+    let Outcome::Valid(valid) = dc else {
+        panic!("{dc:?}")
+    };
     assert_eq!(valid.expiry_source, Some(ExpirySource::Bitbucket));
-    assert_eq!(valid.expires_at.map(|t| t.timestamp()), Some(DC_EXPIRY.timestamp()));
+    assert_eq!(
+        valid.expires_at.map(|t| t.timestamp()),
+        Some(DC_EXPIRY.timestamp())
+    );
     assert!(valid.granted.contains(&"REPO_WRITE".to_string()));
     assert!(!valid.identity.is_empty());
 
-    let scope = validate(&world, &validator, &Case { email: Some("alice@example.com"), ..case("api-write-only", TokenKind::ApiToken, cloud("acme", None, &["payments"], Permission::Write)) }).await;
-    let Outcome::Invalid(Invalid::InsufficientScope { missing, fix, .. }) = &scope else { panic!("{scope:?}") };
-    assert!(missing.contains(&"read:repository:bitbucket".to_string()), "{missing:?}");
+    let scope = validate(
+        &world,
+        &validator,
+        &Case {
+            email: Some("alice@example.com"),
+            ..case(
+                "api-write-only",
+                TokenKind::ApiToken,
+                cloud("acme", None, &["payments"], Permission::Write),
+            )
+        },
+    )
+    .await;
+    let Outcome::Invalid(Invalid::InsufficientScope { missing, fix, .. }) = &scope else {
+        panic!("{scope:?}")
+    };
+    assert!(
+        missing.contains(&"read:repository:bitbucket".to_string()),
+        "{missing:?}"
+    );
     assert!(fix.contains("push will fail"), "{fix}");
     assert!(scope.message().contains("read:repository:bitbucket"));
 }
@@ -192,10 +535,21 @@ async fn verdicts_carry_identity_scopes_expiry_and_fixes() {
 async fn server_errors_timeouts_and_garbage_are_transient_and_retried() {
     let world = World::start().await;
     let validator = Validator::new(config(&world.sim)).unwrap();
-    let rat = case("rat-rw", TokenKind::RepositoryAccessToken, cloud("acme", None, &["payments"], Permission::Read));
-    let dc_case = case("dc-repo-rw", TokenKind::HttpAccessToken, dc("PAY", &["payments"], Permission::Read));
+    let rat = case(
+        "rat-rw",
+        TokenKind::RepositoryAccessToken,
+        cloud("acme", None, &["payments"], Permission::Read),
+    );
+    let dc_case = case(
+        "dc-repo-rw",
+        TokenKind::HttpAccessToken,
+        dc("PAY", &["payments"], Permission::Read),
+    );
     for (fault, expected) in [
-        (Fault::ServiceUnavailable, Transient::ServerError { status: 503 }),
+        (
+            Fault::ServiceUnavailable,
+            Transient::ServerError { status: 503 },
+        ),
         (Fault::InternalError, Transient::ServerError { status: 500 }),
         (Fault::Slow(Duration::from_secs(3)), Transient::Timeout),
     ] {
@@ -203,34 +557,78 @@ async fn server_errors_timeouts_and_garbage_are_transient_and_retried() {
             world.sim.set_fault(fault);
             world.sim.reset_requests();
             let outcome = validate(&world, &validator, case).await;
-            assert_eq!(outcome, Outcome::Transient(expected.clone()), "{fault:?} {}", case.token);
-            assert_eq!(world.sim.request_count(), 2, "{fault:?}: one retry, then give up");
+            assert_eq!(
+                outcome,
+                Outcome::Transient(expected.clone()),
+                "{fault:?} {}",
+                case.token
+            );
+            assert_eq!(
+                world.sim.request_count(),
+                2,
+                "{fault:?}: one retry, then give up"
+            );
         }
     }
     world.sim.set_fault(Fault::GarbageBody);
     for case in [&rat, &dc_case] {
         let garbage = validate(&world, &validator, case).await;
-        assert!(matches!(garbage, Outcome::Transient(Transient::MalformedResponse { .. })), "{}: {garbage:?}", case.token);
+        assert!(
+            matches!(
+                garbage,
+                Outcome::Transient(Transient::MalformedResponse { .. })
+            ),
+            "{}: {garbage:?}",
+            case.token
+        );
     }
     world.sim.set_fault(Fault::None);
-    assert_eq!(reason(&validate(&world, &validator, &rat).await), "Valid", "recovers once Bitbucket does");
+    assert_eq!(
+        reason(&validate(&world, &validator, &rat).await),
+        "Valid",
+        "recovers once Bitbucket does"
+    );
 }
 
 #[tokio::test]
 async fn rate_limits_are_reported_with_when_to_retry() {
     let world = World::start().await;
     let validator = Validator::new(config(&world.sim)).unwrap();
-    let rat = case("rat-rw", TokenKind::RepositoryAccessToken, cloud("acme", None, &["payments"], Permission::Read));
-    let dc_case = case("dc-repo-rw", TokenKind::HttpAccessToken, dc("PAY", &["payments"], Permission::Read));
+    let rat = case(
+        "rat-rw",
+        TokenKind::RepositoryAccessToken,
+        cloud("acme", None, &["payments"], Permission::Read),
+    );
+    let dc_case = case(
+        "dc-repo-rw",
+        TokenKind::HttpAccessToken,
+        dc("PAY", &["payments"], Permission::Read),
+    );
     // Cloud's 429 carries no Retry-After: reported at once, not hammered.
-    world.sim.set_fault(Fault::RateLimited { retry_after: None });
+    world
+        .sim
+        .set_fault(Fault::RateLimited { retry_after: None });
     world.sim.reset_requests();
-    assert_eq!(validate(&world, &validator, &rat).await, Outcome::Transient(Transient::RateLimited { retry_after: None }));
+    assert_eq!(
+        validate(&world, &validator, &rat).await,
+        Outcome::Transient(Transient::RateLimited { retry_after: None })
+    );
     assert_eq!(world.sim.request_count(), 1);
-    assert!(validator.limiter().is_slowed(&format!("localhost:{}", world.sim.port())));
+    assert!(
+        validator
+            .limiter()
+            .is_slowed(&format!("localhost:{}", world.sim.port()))
+    );
     // A long Retry-After is handed to the caller to schedule.
-    world.sim.set_fault(Fault::RateLimited { retry_after: Some(120) });
-    assert_eq!(validate(&world, &validator, &dc_case).await, Outcome::Transient(Transient::RateLimited { retry_after: Some(Duration::from_secs(120)) }));
+    world.sim.set_fault(Fault::RateLimited {
+        retry_after: Some(120),
+    });
+    assert_eq!(
+        validate(&world, &validator, &dc_case).await,
+        Outcome::Transient(Transient::RateLimited {
+            retry_after: Some(Duration::from_secs(120))
+        })
+    );
     world.sim.set_fault(Fault::None);
 }
 
@@ -238,29 +636,56 @@ async fn rate_limits_are_reported_with_when_to_retry() {
 async fn the_per_token_rate_budget_of_the_simulator_ends_in_rate_limited() {
     let world = World::start().await;
     let validator = Validator::new(config(&world.sim)).unwrap();
-    let limited = case("rat-limited", TokenKind::RepositoryAccessToken, cloud("acme", None, &["payments"], Permission::Read));
+    let limited = case(
+        "rat-limited",
+        TokenKind::RepositoryAccessToken,
+        cloud("acme", None, &["payments"], Permission::Read),
+    );
     let mut outcomes = Vec::new();
     for _ in 0..4 {
         outcomes.push(reason(&validate(&world, &validator, &limited).await));
     }
     assert_eq!(outcomes[0], "Valid");
-    assert_eq!(outcomes.last().map(String::as_str), Some("Transient:RateLimited"), "{outcomes:?}");
-    assert!(validator.limiter().is_slowed(&format!("localhost:{}", world.sim.port())), "NearLimit or 429 slows the host down");
+    assert_eq!(
+        outcomes.last().map(String::as_str),
+        Some("Transient:RateLimited"),
+        "{outcomes:?}"
+    );
+    assert!(
+        validator
+            .limiter()
+            .is_slowed(&format!("localhost:{}", world.sim.port())),
+        "NearLimit or 429 slows the host down"
+    );
 }
 
 #[tokio::test]
 async fn unknown_ca_and_refused_connections_are_transient() {
     let world = World::start().await;
-    let untrusting = Validator::new(ClientConfig { extra_ca_pem: None, ..config(&world.sim) }).unwrap();
-    let rat = case("rat-rw", TokenKind::RepositoryAccessToken, cloud("acme", None, &["payments"], Permission::Read));
+    let untrusting = Validator::new(ClientConfig {
+        extra_ca_pem: None,
+        ..config(&world.sim)
+    })
+    .unwrap();
+    let rat = case(
+        "rat-rw",
+        TokenKind::RepositoryAccessToken,
+        cloud("acme", None, &["payments"], Permission::Read),
+    );
     let outcome = validate(&world, &untrusting, &rat).await;
-    assert!(matches!(outcome, Outcome::Transient(Transient::TlsFailure { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Outcome::Transient(Transient::TlsFailure { .. })),
+        "{outcome:?}"
+    );
     assert!(outcome.message().contains("validity is unknown"));
 
     let validator = Validator::new(config(&world.sim)).unwrap();
     world.sim.stop_listening().await;
     let outcome = validate(&world, &validator, &rat).await;
-    assert!(matches!(outcome, Outcome::Transient(Transient::Unreachable { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Outcome::Transient(Transient::Unreachable { .. })),
+        "{outcome:?}"
+    );
     world.sim.resume_listening().await.unwrap();
     assert_eq!(reason(&validate(&world, &validator, &rat).await), "Valid");
 }
@@ -268,13 +693,47 @@ async fn unknown_ca_and_refused_connections_are_transient() {
 #[tokio::test]
 async fn data_center_hosts_off_the_allowlist_are_never_contacted() {
     let world = World::start().await;
-    let validator = Validator::new(ClientConfig { allowed_dc_hosts: Some(vec!["git.example.com".into()]), ..config(&world.sim) }).unwrap();
+    let validator = Validator::new(ClientConfig {
+        allowed_dc_hosts: Some(vec!["git.example.com".into()]),
+        ..config(&world.sim)
+    })
+    .unwrap();
     world.sim.reset_requests();
-    let outcome = validate(&world, &validator, &case("dc-repo-rw", TokenKind::HttpAccessToken, dc("PAY", &["payments"], Permission::Read))).await;
-    assert!(matches!(outcome, Outcome::Invalid(Invalid::HostNotAllowed { .. })), "{outcome:?}");
+    let outcome = validate(
+        &world,
+        &validator,
+        &case(
+            "dc-repo-rw",
+            TokenKind::HttpAccessToken,
+            dc("PAY", &["payments"], Permission::Read),
+        ),
+    )
+    .await;
+    assert!(
+        matches!(outcome, Outcome::Invalid(Invalid::HostNotAllowed { .. })),
+        "{outcome:?}"
+    );
     assert_eq!(world.sim.request_count(), 0);
-    let allowed = Validator::new(ClientConfig { allowed_dc_hosts: Some(vec!["localhost".into()]), ..config(&world.sim) }).unwrap();
-    assert_eq!(reason(&validate(&world, &allowed, &case("dc-repo-rw", TokenKind::HttpAccessToken, dc("PAY", &["payments"], Permission::Read))).await), "Valid");
+    let allowed = Validator::new(ClientConfig {
+        allowed_dc_hosts: Some(vec!["localhost".into()]),
+        ..config(&world.sim)
+    })
+    .unwrap();
+    assert_eq!(
+        reason(
+            &validate(
+                &world,
+                &allowed,
+                &case(
+                    "dc-repo-rw",
+                    TokenKind::HttpAccessToken,
+                    dc("PAY", &["payments"], Permission::Read)
+                )
+            )
+            .await
+        ),
+        "Valid"
+    );
 }
 
 #[tokio::test]
@@ -286,12 +745,27 @@ async fn concurrent_checks_of_one_token_never_overlap() {
     let started = std::time::Instant::now();
     let checks = (0..4).map(|_| {
         let (validator, world) = (validator.clone(), &world);
-        async move { validate(world, &validator, &case("rat-rw", TokenKind::RepositoryAccessToken, cloud("acme", None, &["payments"], Permission::Read))).await }
+        async move {
+            validate(
+                world,
+                &validator,
+                &case(
+                    "rat-rw",
+                    TokenKind::RepositoryAccessToken,
+                    cloud("acme", None, &["payments"], Permission::Read),
+                ),
+            )
+            .await
+        }
     });
     let outcomes = futures::future::join_all(checks).await;
     assert!(outcomes.iter().all(|o| reason(o) == "Valid"));
     // Each check is one request of >=100 ms; serialized per (host, token) they take >= 400 ms.
-    assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(world.sim.request_count(), 4);
     world.sim.set_fault(Fault::None);
 }
