@@ -14,6 +14,7 @@ use super::{
     response::{Listing, cloud_error, cloud_list, json, status_text},
     scopes::{ScopeNames, cloud_role_level},
     transport::{ApiResponse, Transport},
+    unexpected,
 };
 use crate::api::{Permission, TokenKind};
 
@@ -417,11 +418,4 @@ fn unauthorized(response: &ApiResponse) -> Stop {
         message
     };
     Stop::Invalid(Invalid::Unauthorized { detail })
-}
-
-/// A status the API does not document for this call: not a verdict on the token.
-fn unexpected(response: &ApiResponse, what: &str) -> Stop {
-    Stop::Transient(Transient::MalformedResponse {
-        detail: format!("{what}: unexpected status {}", response.status.as_u16()),
-    })
 }

@@ -15,6 +15,7 @@ use super::{
     response::{Listing, dc_error_message, dc_list, json, status_text},
     scopes::{dc_effective_level, dc_repo_permission},
     transport::{ApiResponse, Transport},
+    unexpected,
 };
 use crate::api::{ExpirySource, Permission};
 
@@ -305,12 +306,6 @@ fn unauthorized(response: &ApiResponse) -> Stop {
         message
     };
     Stop::Invalid(Invalid::Unauthorized { detail })
-}
-
-fn unexpected(response: &ApiResponse, what: &str) -> Stop {
-    Stop::Transient(Transient::MalformedResponse {
-        detail: format!("{what}: unexpected status {}", response.status.as_u16()),
-    })
 }
 
 #[cfg(test)]

@@ -149,6 +149,13 @@ fn refine_rejection(invalid: Invalid, request: &ValidationRequest<'_>) -> Invali
     Invalid::Unauthorized { detail }
 }
 
+/// A status the API does not document for this call: not a verdict on the token.
+pub(crate) fn unexpected(response: &transport::ApiResponse, what: &str) -> Stop {
+    Stop::Transient(Transient::MalformedResponse {
+        detail: format!("{what}: unexpected status {}", response.status.as_u16()),
+    })
+}
+
 /// Parses a base URL and drops a trailing slash so paths can be appended.
 pub(crate) fn parse_base(text: &str) -> Result<Url, ClientError> {
     let trimmed = text.trim_end_matches('/');
