@@ -742,3 +742,148 @@ async fn sigterm_stops_the_operator_cleanly() {
     );
     env.finish().await;
 }
+
+/// A minimal workload of `kind` labelled `labels` (no pods run on the test control plane).
+fn workload(kind: &str, name: &str, labels: Value) -> kube::api::DynamicObject {
+    let mut spec = json!({
+        "selector": {"matchLabels": {"workload": name}},
+        "template": {
+            "metadata": {"labels": {"workload": name}},
+            "spec": {"containers": [{"name": "git", "image": "alpine/git"}]},
+        },
+    });
+    if kind == "StatefulSet" {
+        spec["serviceName"] = json!(name);
+    }
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name, "labels": labels},
+        "spec": spec,
+    }))
+    .unwrap()
+}
+
+fn workload_api(env: &Env, kind: &str) -> Api<kube::api::DynamicObject> {
+    let gvk = kube::api::GroupVersionKind::gvk("apps", "v1", kind);
+    let resource = kube::api::ApiResource::from_gvk(&gvk);
+    Api::namespaced_with(
+        env.ns.api::<Secret>().into_client(),
+        &env.ns.name,
+        &resource,
+    )
+}
+
+fn template_annotation(object: &kube::api::DynamicObject, key: &str) -> Option<String> {
+    object.data["spec"]["template"]["metadata"]["annotations"][key]
+        .as_str()
+        .map(String::from)
+}
+
+#[tokio::test]
+async fn rotation_restarts_exactly_the_selected_workloads_once() {
+    use bitbucket_token_operator::controller::rollout::{
+        RESTARTED_AT_ANNOTATION, ROTATED_TO_ANNOTATION,
+    };
+    let env = Env::start("restart").await;
+    let selected = json!({"git-credentials": "payments"});
+    for (kind, name, labels) in [
+        ("Deployment", "ci-runner", selected.clone()),
+        ("StatefulSet", "builder", selected.clone()),
+        ("DaemonSet", "agent", selected.clone()),
+        (
+            "Deployment",
+            "unrelated",
+            json!({"git-credentials": "other"}),
+        ),
+    ] {
+        workload_api(&env, kind)
+            .create(&PostParams::default(), &workload(kind, name, labels))
+            .await
+            .unwrap();
+    }
+    env.token_secret("src", "rat-ro").await;
+    let mut spec = rat_spec("src", "read", &["gitconfig"]);
+    spec["target"]["restartOnRotation"] =
+        json!({"selector": {"matchLabels": {"git-credentials": "payments"}}});
+    env.create("rolling", spec).await;
+    env.wait_condition("rolling", "Ready", "True", "SecretRendered")
+        .await;
+    for (kind, name) in [
+        ("Deployment", "ci-runner"),
+        ("StatefulSet", "builder"),
+        ("DaemonSet", "agent"),
+    ] {
+        let object = workload_api(&env, kind).get(name).await.unwrap();
+        assert_eq!(
+            template_annotation(&object, RESTARTED_AT_ANNOTATION),
+            None,
+            "never on the first render"
+        );
+    }
+    env.token_secret("src", "rat-rw").await;
+    let new_fingerprint = SecretToken::parse(&env.world.secret("rat-rw"))
+        .unwrap()
+        .fingerprint();
+    let expected = new_fingerprint.clone();
+    let rotated = wait_for(
+        &env.tokens(),
+        "rolling",
+        WAIT,
+        move |obj: Option<&BitbucketToken>| {
+            obj.and_then(|o| o.status.as_ref()?.last_restart.as_ref())
+                .is_some_and(|r| r.token_fingerprint == expected)
+        },
+    )
+    .await
+    .unwrap();
+    let validated_after_rotation = rotated.status.as_ref().unwrap().last_validated_at;
+    let record = rotated.status.unwrap().last_restart.unwrap();
+    let mut restarted = record.workloads.clone();
+    restarted.sort();
+    assert_eq!(
+        restarted,
+        [
+            "DaemonSet/agent",
+            "Deployment/ci-runner",
+            "StatefulSet/builder"
+        ]
+    );
+    let mut stamps = Vec::new();
+    for (kind, name) in [
+        ("Deployment", "ci-runner"),
+        ("StatefulSet", "builder"),
+        ("DaemonSet", "agent"),
+    ] {
+        let object = workload_api(&env, kind).get(name).await.unwrap();
+        assert_eq!(
+            template_annotation(&object, ROTATED_TO_ANNOTATION).as_deref(),
+            Some(new_fingerprint.as_str())
+        );
+        stamps.push((kind, name, object.metadata.generation));
+    }
+    let unrelated = workload_api(&env, "Deployment")
+        .get("unrelated")
+        .await
+        .unwrap();
+    assert_eq!(
+        template_annotation(&unrelated, RESTARTED_AT_ANNOTATION),
+        None
+    );
+    env.wait_event("rolling", "WorkloadsRestarted").await;
+    // Another reconcile of the same rotation restarts nothing again.
+    env.revalidate("rolling", "again").await;
+    wait_until("the revalidation is done", WAIT, || async {
+        let bbt = env.tokens().get("rolling").await.ok()?;
+        (bbt.status?.last_validated_at > validated_after_rotation).then_some(())
+    })
+    .await;
+    for (kind, name, generation) in stamps {
+        let object = workload_api(&env, kind).get(name).await.unwrap();
+        assert_eq!(
+            object.metadata.generation, generation,
+            "{kind}/{name} was not restarted twice"
+        );
+    }
+    env.finish().await;
+}

@@ -9,10 +9,10 @@ pub use condition::{ConditionStatus, ConditionType, kube_time};
 pub use duration::{GoDuration, GoDurationError};
 pub use spec::{
     AccessSpec, BitbucketToken, BitbucketTokenSpec, DEFAULT_MOUNT_PATH, DataCenterServer,
-    DeletionPolicy, OutputFormat, Permission, SecretKeyRef, ServerSpec, TargetSpec, TokenKind,
-    TokenSpec, ValidationSpec,
+    DeletionPolicy, OutputFormat, Permission, RestartOnRotation, SecretKeyRef, ServerSpec,
+    TargetSpec, TokenKind, TokenSpec, ValidationSpec,
 };
-pub use status::{BitbucketTokenStatus, ExpirySource};
+pub use status::{BitbucketTokenStatus, ExpirySource, RestartRecord};
 
 /// The API group of every resource this operator defines.
 pub const API_GROUP: &str = "bitbucket-token-operator.io";

@@ -325,6 +325,18 @@ pub struct TargetSpec {
     /// What happens to the rendered Secret when this BitbucketToken is deleted.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+    /// Workloads in this namespace to restart (roll) when the token rotates, for pods that read
+    /// the credentials only at start. Never on the first render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_on_rotation: Option<RestartOnRotation>,
+}
+
+/// Which Deployments, StatefulSets and DaemonSets roll when the token rotates.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RestartOnRotation {
+    /// Label selector over Deployments, StatefulSets and DaemonSets in this namespace.
+    pub selector: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
 }
 
 /// The keys to render; see docs/formats.md.

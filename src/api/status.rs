@@ -40,6 +40,21 @@ pub struct BitbucketTokenStatus {
     /// Name of the rendered Secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
+    /// The last restart of workloads after a rotation (`spec.target.restartOnRotation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restart: Option<RestartRecord>,
+}
+
+/// Workloads restarted because the token rotated.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RestartRecord {
+    /// When the restart was requested.
+    pub at: DateTime<Utc>,
+    /// The fingerprint of the token the workloads were restarted for.
+    pub token_fingerprint: String,
+    /// `Kind/name` of every workload restarted.
+    pub workloads: Vec<String>,
 }
 
 /// Where an expiry date comes from.

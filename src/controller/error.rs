@@ -11,6 +11,10 @@ pub enum Error {
     WriteTarget(#[source] kube::Error),
     #[error("writing the status failed: {0}")]
     WriteStatus(#[source] kube::Error),
+    #[error("restarting workloads after the rotation failed: {0}")]
+    RestartWorkloads(#[source] kube::Error),
+    #[error("spec.target.restartOnRotation.selector is not a valid label selector: {0}")]
+    InvalidSelector(String),
     #[error("the BitbucketToken has no namespace")]
     NoNamespace,
     #[error("the BitbucketToken has no uid yet")]
@@ -25,6 +29,8 @@ impl Error {
             Error::ReadTarget(_) => "read_target",
             Error::WriteTarget(_) => "write_target",
             Error::WriteStatus(_) => "write_status",
+            Error::RestartWorkloads(_) => "restart_workloads",
+            Error::InvalidSelector(_) => "invalid_selector",
             Error::NoNamespace => "no_namespace",
             Error::NoUid => "no_uid",
         }

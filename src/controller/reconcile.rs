@@ -8,7 +8,11 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Resource, ResourceExt,
     api::{Patch, PatchParams},
-    runtime::{controller::Action, reflector::ObjectRef},
+    runtime::{
+        controller::Action,
+        events::{Event, EventType},
+        reflector::ObjectRef,
+    },
 };
 use url::Url;
 
@@ -17,6 +21,7 @@ use super::{
     error::Error,
     events::{SecretChange, transition_events},
     reasons::Reason,
+    rollout,
     schedule::{next_expiry_flip, next_validation, retry_delay, until},
     source,
     status::{Observation, SecretState, next_status},
@@ -25,7 +30,10 @@ use super::{
     verdict::TokenVerdict,
 };
 use crate::{
-    api::{BitbucketToken, BitbucketTokenStatus, ConditionType, DEFAULT_MOUNT_PATH, OutputFormat},
+    api::{
+        BitbucketToken, BitbucketTokenStatus, ConditionType, DEFAULT_MOUNT_PATH, OutputFormat,
+        RestartRecord,
+    },
     bitbucket::{Server, ValidationRequest},
     render::{GitServer, RenderInput, render},
     token::SecretToken,
@@ -73,12 +81,17 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
     let fingerprint = checked.token.as_ref().map(SecretToken::fingerprint);
 
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-    let (secret_state, secret_change) = match (&checked.verdict, &checked.token, &fingerprint) {
+    let written = match (&checked.verdict, &checked.token, &fingerprint) {
         (TokenVerdict::Valid(_), Some(token), Some(fingerprint)) => {
             render_target(&bbt, &ctx, &secrets, &target_name, token, fingerprint).await?
         }
-        _ => (SecretState::NotRendered, SecretChange::Unchanged),
+        _ => Written::nothing(SecretState::NotRendered),
     };
+    let Written {
+        state: secret_state,
+        change: secret_change,
+        replaced,
+    } = written;
 
     let uid_seed = seed(&uid);
     let next_validation_at = match &checked.verdict {
@@ -106,12 +119,44 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
         access_summary: access_summary(&bbt),
         secret: secret_state,
     };
-    let next = next_status(&observation);
+    let mut next = next_status(&observation);
+    let mut restart_event = None;
+    if let (Some(_), Some(fingerprint), Some(restart)) = (
+        replaced,
+        &fingerprint,
+        spec.target
+            .as_ref()
+            .and_then(|t| t.restart_on_rotation.as_ref()),
+    ) {
+        let workloads =
+            rollout::restart_selected(&ctx.client, &namespace, &restart.selector, fingerprint, now)
+                .await?;
+        if !workloads.is_empty() {
+            restart_event = Some(Event {
+                type_: EventType::Normal,
+                reason: "WorkloadsRestarted".into(),
+                note: Some(format!(
+                    "The token rotated; restarted {} so their pods read the new credentials.",
+                    workloads.join(", ")
+                )),
+                action: "Restart".into(),
+                secondary: None,
+            });
+            next.last_restart = Some(RestartRecord {
+                at: now,
+                token_fingerprint: fingerprint.clone(),
+                workloads,
+            });
+        }
+    }
     if next != previous {
         write_status(&ctx, &namespace, &name, &next).await?;
     }
     let reference = bbt.object_ref(&());
-    for event in transition_events(&previous, &next, secret_change) {
+    for event in transition_events(&previous, &next, secret_change)
+        .into_iter()
+        .chain(restart_event)
+    {
         if let Err(error) = ctx.recorder.publish(&event, &reference).await {
             tracing::warn!(%namespace, %name, reason = %event.reason, %error, "could not publish an Event");
         }
@@ -288,7 +333,7 @@ async fn render_target(
     target_name: &str,
     token: &SecretToken,
     fingerprint: &str,
-) -> Result<(SecretState, SecretChange), Error> {
+) -> Result<Written, Error> {
     let spec = &bbt.spec;
     let target = spec.target.clone().unwrap_or_default();
     let formats = target
@@ -299,12 +344,9 @@ async fn render_target(
         Some(dc) => match Url::parse(&dc.url) {
             Ok(base) => GitServer::DataCenter { base },
             Err(error) => {
-                return Ok((
-                    SecretState::RenderFailed {
-                        message: format!("server.dataCenter.url is not a valid URL: {error}"),
-                    },
-                    SecretChange::Unchanged,
-                ));
+                return Ok(Written::nothing(SecretState::RenderFailed {
+                    message: format!("server.dataCenter.url is not a valid URL: {error}"),
+                }));
             }
         },
         None => GitServer::Cloud {
@@ -323,30 +365,43 @@ async fn render_target(
     let rendered = match render(&input) {
         Ok(rendered) => rendered,
         Err(problem) => {
-            return Ok((
-                SecretState::RenderFailed {
-                    message: format!("The Secret cannot be rendered: {problem}"),
-                },
-                SecretChange::Unchanged,
-            ));
+            return Ok(Written::nothing(SecretState::RenderFailed {
+                message: format!("The Secret cannot be rendered: {problem}"),
+            }));
         }
     };
     Ok(
         match target::write(secrets, bbt, target_name, rendered, fingerprint).await? {
-            TargetOutcome::Written(change) => (
-                SecretState::Current {
+            TargetOutcome::Written { change, replaced } => Written {
+                state: SecretState::Current {
                     name: target_name.to_string(),
                 },
                 change,
-            ),
-            TargetOutcome::Conflict => (
-                SecretState::Conflict {
-                    name: target_name.to_string(),
-                },
-                SecretChange::Unchanged,
-            ),
+                replaced,
+            },
+            TargetOutcome::Conflict => Written::nothing(SecretState::Conflict {
+                name: target_name.to_string(),
+            }),
         },
     )
+}
+
+/// What happened to the target Secret in this reconcile.
+struct Written {
+    state: SecretState,
+    change: SecretChange,
+    /// The fingerprint the Secret held before, when this reconcile replaced it (a rotation).
+    replaced: Option<String>,
+}
+
+impl Written {
+    fn nothing(state: SecretState) -> Self {
+        Self {
+            state,
+            change: SecretChange::Unchanged,
+            replaced: None,
+        }
+    }
 }
 
 async fn write_status(

@@ -86,6 +86,7 @@ pub fn next_status(obs: &Observation) -> BitbucketTokenStatus {
             .clone()
             .or_else(|| prev.token_fingerprint.clone()),
         secret_name,
+        last_restart: prev.last_restart.clone(),
     }
 }
 

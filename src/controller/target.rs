@@ -34,7 +34,12 @@ pub const CONTENT_HASH_ANNOTATION: &str = "bitbucket-token-operator.io/content-h
 
 /// What happened to the target Secret.
 pub enum TargetOutcome {
-    Written(SecretChange),
+    /// The Secret holds the current content; `replaced` is the token fingerprint it held before
+    /// this write when that differs (a rotation as the pods see it).
+    Written {
+        change: SecretChange,
+        replaced: Option<String>,
+    },
     /// A Secret with that name exists and is not this BitbucketToken's.
     Conflict,
 }
@@ -61,7 +66,10 @@ pub async fn write(
             ..PostParams::default()
         };
         return match api.create(&params, &fresh).await {
-            Ok(_) => Ok(TargetOutcome::Written(SecretChange::Written)),
+            Ok(_) => Ok(TargetOutcome::Written {
+                change: SecretChange::Written,
+                replaced: None,
+            }),
             // Someone created it between our read and our write: theirs, not ours.
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(TargetOutcome::Conflict),
             Err(error) => Err(Error::WriteTarget(error)),
@@ -71,8 +79,16 @@ pub async fn write(
         return Ok(TargetOutcome::Conflict);
     }
     if existing.annotations().get(CONTENT_HASH_ANNOTATION) == Some(&hash) {
-        return Ok(TargetOutcome::Written(SecretChange::Unchanged));
+        return Ok(TargetOutcome::Written {
+            change: SecretChange::Unchanged,
+            replaced: None,
+        });
     }
+    let replaced = existing
+        .annotations()
+        .get(FINGERPRINT_ANNOTATION)
+        .filter(|before| before.as_str() != fingerprint)
+        .cloned();
     let mut applied = desired;
     applied
         .annotations_mut()
@@ -89,7 +105,10 @@ pub async fn write(
         api.create(&params, &applied)
             .await
             .map_err(Error::WriteTarget)?;
-        return Ok(TargetOutcome::Written(SecretChange::Written));
+        return Ok(TargetOutcome::Written {
+            change: SecretChange::Written,
+            replaced,
+        });
     }
     api.patch(
         name,
@@ -98,7 +117,10 @@ pub async fn write(
     )
     .await
     .map_err(Error::WriteTarget)?;
-    Ok(TargetOutcome::Written(SecretChange::Written))
+    Ok(TargetOutcome::Written {
+        change: SecretChange::Written,
+        replaced,
+    })
 }
 
 /// True when `secret` was written for the BitbucketToken with `uid`.
