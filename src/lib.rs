@@ -9,3 +9,4 @@ pub mod crdgen;
 pub mod render;
 pub mod telemetry;
 pub mod token;
+pub mod token_metrics;

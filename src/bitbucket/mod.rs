@@ -8,6 +8,7 @@ mod credential;
 mod datacenter;
 mod inflight;
 mod limiter;
+mod observe;
 mod outcome;
 mod request;
 mod response;
@@ -19,6 +20,7 @@ pub use config::{CLOUD_API_URL, ClientConfig, user_agent};
 pub use credential::Credential;
 pub use inflight::InFlight;
 pub use limiter::HostLimiter;
+pub use observe::{Observer, RequestObserver, status_class};
 pub use outcome::{Invalid, Outcome, Transient, ValidToken, rfc3339 as rfc3339_text};
 pub use request::{Server, ValidationRequest};
 pub use transport::{ClientError, host_key};
@@ -57,9 +59,14 @@ pub struct Validator {
 
 impl Validator {
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        Self::with_observer(config, Observer::default())
+    }
+
+    /// Like [`Validator::new`], reporting every HTTP attempt to `observer` (metrics).
+    pub fn with_observer(config: ClientConfig, observer: Observer) -> Result<Self, ClientError> {
         let cloud_api = parse_base(&config.cloud_api_url)?;
         Ok(Self {
-            transport: Transport::new(config)?,
+            transport: Transport::new(config, observer)?,
             cloud_api,
             inflight: InFlight::default(),
         })

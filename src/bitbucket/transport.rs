@@ -16,6 +16,7 @@ use super::{
     config::{ClientConfig, user_agent},
     credential::Credential,
     limiter::HostLimiter,
+    observe::Observer,
     outcome::Transient,
 };
 
@@ -58,12 +59,14 @@ pub struct Transport {
     default_client: reqwest::Client,
     clients_by_ca: Arc<Mutex<HashMap<[u8; 32], reqwest::Client>>>,
     limiter: HostLimiter,
+    observer: Observer,
 }
 
 impl Transport {
-    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+    pub fn new(config: ClientConfig, observer: Observer) -> Result<Self, ClientError> {
         let default_client = build_client(&config, None)?;
         Ok(Self {
+            observer,
             limiter: HostLimiter::new(config.requests_per_second),
             config: Arc::new(config),
             default_client,
@@ -109,7 +112,15 @@ impl Transport {
         let mut attempt = 1;
         loop {
             self.limiter.acquire(&host).await;
+            let started = tokio::time::Instant::now();
             let result = self.send_once(client, url, header.clone()).await;
+            let status = match &result {
+                Ok(response) => Some(response.status.as_u16()),
+                Err(Transient::RateLimited { .. }) => Some(429),
+                Err(Transient::ServerError { status }) => Some(*status),
+                Err(_) => None,
+            };
+            self.observer.observe(&host, status, started.elapsed());
             let failure = match result {
                 Ok(response) => {
                     if response.header("x-ratelimit-nearlimit") == Some("true") {
