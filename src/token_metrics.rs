@@ -80,7 +80,7 @@ fn labels(token: &BitbucketToken) -> TokenLabels {
     }
 }
 
-fn condition<'a>(token: &'a BitbucketToken, type_: ConditionType) -> Option<(&'a str, &'a str)> {
+fn condition(token: &BitbucketToken, type_: ConditionType) -> Option<(&str, &str)> {
     token
         .status
         .as_ref()?
