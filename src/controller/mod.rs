@@ -9,6 +9,7 @@ pub mod reconcile;
 pub mod run;
 pub mod schedule;
 pub mod settings;
+pub mod shutdown;
 pub mod source;
 pub mod status;
 pub mod target;

@@ -22,13 +22,17 @@ use super::{
     error::Error,
     reconcile::reconcile,
     settings::RunArgs,
+    shutdown::Shutdown,
 };
 use crate::{
     api::BitbucketToken,
     bitbucket::{ClientConfig, Validator},
+    http::{self, Health, Role},
+    leader::{Election, LeaderError},
+    metrics::Metrics,
 };
 
-/// Why `run` could not start.
+/// Why `run` could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -53,12 +57,29 @@ pub enum StartError {
     },
     #[error("cannot set up the Bitbucket client: {0}")]
     Bitbucket(#[from] crate::bitbucket::ClientError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+    #[error(transparent)]
+    Leader(#[from] LeaderError),
 }
 
-/// Runs until SIGTERM or Ctrl-C, then finishes in-flight reconciles and returns.
+/// Runs until SIGTERM or Ctrl-C, then finishes in-flight reconciles and returns. With
+/// `--leader-elect`, the controllers run only while this process holds the Lease; losing it is an
+/// error (the process exits and restarts as a standby).
 pub async fn run(args: RunArgs) -> Result<(), StartError> {
     crate::telemetry::init(&args.log_level, args.log_format)?;
     let client = kube_client(&args).await?;
+    let context = context(&args, &client)?;
+    let metrics = Arc::new(Metrics::default());
+    let health = Health::default();
+    let (_, server) = http::serve(args.metrics_addr, metrics.clone(), health.clone()).await?;
+    let shutdown = Shutdown::on_signals();
+    let result = lead_and_run(&args, client, context, &metrics, &health, &shutdown).await;
+    server.abort();
+    result
+}
+
+fn context(args: &RunArgs, client: &Client) -> Result<Arc<Context>, StartError> {
     let extra_ca_pem = match &args.extra_ca_file {
         Some(path) => Some(std::fs::read(path).map_err(|source| StartError::ExtraCa {
             path: path.display().to_string(),
@@ -77,7 +98,7 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         controller: "bitbucket-token-operator".into(),
         instance: std::env::var("POD_NAME").ok(),
     };
-    let context = Context::new(
+    Ok(Context::new(
         client.clone(),
         validator,
         Recorder::new(client.clone(), reporter),
@@ -86,7 +107,73 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
             default_expiry_warning: args.default_expiry_warning.as_duration(),
             cloud_git_url: args.cloud_git_url.clone(),
         },
-    );
+    ))
+}
+
+/// Waits for the Lease when electing, then runs the controllers until shutdown or loss of the Lease.
+async fn lead_and_run(
+    args: &RunArgs,
+    client: Client,
+    context: Arc<Context>,
+    metrics: &Arc<Metrics>,
+    health: &Health,
+    shutdown: &Shutdown,
+) -> Result<(), StartError> {
+    let election = if args.leader.leader_elect {
+        let mut election = Election::join(client.clone(), &args.leader).await?;
+        tracing::info!(
+            identity = %election.identity,
+            lease = %format!("{}/{}", election.namespace, election.lease_name),
+            "joined the leader election; standing by"
+        );
+        health.set(Role::Standby, true);
+        tokio::select! {
+            acquired = election.acquired() => acquired?,
+            () = shutdown.triggered() => {
+                election.step_down().await;
+                return Ok(());
+            }
+        }
+        tracing::info!(identity = %election.identity, "acquired the leader Lease");
+        // Losing the Lease stops the controllers like a signal does.
+        let lost = election.lost();
+        let on_loss = shutdown.clone();
+        tokio::spawn(async move {
+            lost.await;
+            on_loss.trigger();
+        });
+        Some(election)
+    } else {
+        None
+    };
+    metrics.leader.set(1);
+    let ready_before = health.is_ready();
+    health.set(Role::Leader, ready_before);
+    run_controllers(args, client, context, metrics, health, shutdown).await;
+    metrics.leader.set(0);
+    match election {
+        Some(election) if !election.is_leader() => {
+            tracing::error!("lost the leader Lease; stopped the controllers");
+            Err(LeaderError::Lost.into())
+        }
+        Some(election) => {
+            election.step_down().await;
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+/// Runs one controller per watched namespace (or one for all) until `shutdown` is thrown;
+/// `/readyz` turns ready once every controller's cache of BitbucketTokens is synced.
+async fn run_controllers(
+    args: &RunArgs,
+    client: Client,
+    context: Arc<Context>,
+    metrics: &Arc<Metrics>,
+    health: &Health,
+    shutdown: &Shutdown,
+) {
     let scopes: Vec<Option<String>> = if args.namespaces.is_empty() {
         vec![None]
     } else {
@@ -97,14 +184,47 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         allowed_dc_hosts = ?args.allowed_dc_hosts,
         "bitbucket-token-operator starting"
     );
-    join_all(
-        scopes
-            .into_iter()
-            .map(|namespace| controller(client.clone(), namespace, context.clone())),
-    )
+    let controllers: Vec<_> = scopes
+        .into_iter()
+        .map(|namespace| controller(client.clone(), namespace, &context, shutdown))
+        .collect();
+    let stores: Vec<_> = controllers.iter().map(Controller::store).collect();
+    let health = health.clone();
+    let readiness = tokio::spawn(async move {
+        if join_all(stores.iter().map(|s| s.wait_until_ready()))
+            .await
+            .iter()
+            .all(Result::is_ok)
+        {
+            tracing::info!("caches synced; ready");
+            health.set(Role::Leader, true);
+        }
+    });
+    join_all(controllers.into_iter().map(|controller| {
+        let counted = metrics.clone();
+        let failed = metrics.clone();
+        controller
+            .run(
+                move |bbt, ctx| {
+                    counted.reconciles.inc();
+                    reconcile(bbt, ctx)
+                },
+                move |bbt, error, ctx| {
+                    failed.reconcile_failed(error.metric_label());
+                    error_policy(bbt, error, ctx)
+                },
+                context.clone(),
+            )
+            .for_each(|result| async move {
+                match result {
+                    Ok((object, _)) => tracing::debug!(namespace = ?object.namespace, name = %object.name, "reconciled"),
+                    Err(error) => tracing::warn!(error = %error, "reconcile failed"),
+                }
+            })
+    }))
     .await;
+    readiness.abort();
     tracing::info!("bitbucket-token-operator stopped");
-    Ok(())
 }
 
 async fn kube_client(args: &RunArgs) -> Result<Client, StartError> {
@@ -124,8 +244,14 @@ async fn kube_client(args: &RunArgs) -> Result<Client, StartError> {
     Client::try_from(config).map_err(StartError::Client)
 }
 
-/// One controller over the BitbucketTokens of `namespace` (or all namespaces).
-async fn controller(client: Client, namespace: Option<String>, context: Arc<Context>) {
+/// One controller over the BitbucketTokens of `namespace` (or all namespaces), stopping
+/// gracefully when `shutdown` is thrown.
+fn controller(
+    client: Client,
+    namespace: Option<String>,
+    context: &Arc<Context>,
+    shutdown: &Shutdown,
+) -> Controller<BitbucketToken> {
     let (tokens, secrets): (Api<BitbucketToken>, Api<PartialObjectMeta<Secret>>) = match &namespace
     {
         Some(ns) => (
@@ -138,7 +264,9 @@ async fn controller(client: Client, namespace: Option<String>, context: Arc<Cont
     // Secrets are watched by metadata only: their data never enters the operator's memory
     // except for the token Secrets it reads on purpose. A change to a rendered Secret wakes
     // its owner (to repair drift); a change to a token Secret wakes the objects reading it.
-    let secret_changes = watcher(secrets, watcher::Config::default()).touched_objects();
+    let secret_changes = watcher(secrets, watcher::Config::default())
+        .default_backoff()
+        .touched_objects();
     Controller::new(tokens, watcher::Config::default())
         .watches_stream(secret_changes, move |secret| {
             let namespace = secret.namespace().unwrap_or_default();
@@ -147,20 +275,14 @@ async fn controller(client: Client, namespace: Option<String>, context: Arc<Cont
                 secret
                     .owner_references()
                     .iter()
-                    .filter(|owner| owner.kind == "BitbucketToken" && owner.controller == Some(true))
+                    .filter(|owner| {
+                        owner.kind == "BitbucketToken" && owner.controller == Some(true)
+                    })
                     .map(|owner| ObjectRef::new(&owner.name).within(&namespace)),
             );
             wake
         })
-        .shutdown_on_signal()
-        .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
-            match result {
-                Ok((object, _)) => tracing::debug!(namespace = ?object.namespace, name = %object.name, "reconciled"),
-                Err(error) => tracing::warn!(error = %error, "reconcile failed"),
-            }
-        })
-        .await;
+        .graceful_shutdown_on(shutdown.triggered())
 }
 
 fn error_policy(bbt: Arc<BitbucketToken>, error: &Error, _: Arc<Context>) -> Action {
