@@ -12,7 +12,7 @@ use kube::{
         Controller, WatchStreamExt,
         controller::Action,
         events::{Recorder, Reporter},
-        reflector::ObjectRef,
+        reflector::{ObjectRef, Store},
         watcher,
     },
 };
@@ -191,10 +191,10 @@ async fn run_controllers(
     let stores: Vec<_> = controllers.iter().map(Controller::store).collect();
     let health = health.clone();
     let readiness = tokio::spawn(async move {
-        if join_all(stores.iter().map(|s| s.wait_until_ready()))
+        if join_all(stores.iter().map(synced))
             .await
-            .iter()
-            .all(Result::is_ok)
+            .into_iter()
+            .all(|ready| ready)
         {
             tracing::info!("caches synced; ready");
             health.set(Role::Leader, true);
@@ -283,6 +283,19 @@ fn controller(
             wake
         })
         .graceful_shutdown_on(shutdown.triggered())
+}
+
+/// Waits until `store` has its first full list; false if its writer went away first.
+///
+/// kube's readiness signal wakes only the last of several waiters (the controller itself waits on
+/// it too), so this asks again every 200 ms instead of relying on being woken.
+async fn synced(store: &Store<BitbucketToken>) -> bool {
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready()).await {
+            Ok(ready) => return ready.is_ok(),
+            Err(_) => continue,
+        }
+    }
 }
 
 fn error_policy(bbt: Arc<BitbucketToken>, error: &Error, _: Arc<Context>) -> Action {
