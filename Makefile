@@ -2,23 +2,38 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 CRD_FILE := crds/bitbucket-token-operator.io_bitbuckettokens.yaml
-CHART_CRD_DIR := charts/bitbucket-token-operator/crds
+CHART_DIR := charts/bitbucket-token-operator
+CHART_CRD_FILE := $(CHART_DIR)/templates/crds/bitbucket-token-operator.io_bitbuckettokens.yaml
+DEPLOY_DIR := deploy
 
-.PHONY: help generate check-generated fmt-check clippy lint tools cluster-up cluster-down test unit-test
+.PHONY: help generate manifests check-generated fmt-check clippy lint tools cluster-up cluster-down test unit-test
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-generate: ## Write the CRD (and the chart's copy) from the Rust types
+generate: ## Write the CRD, the chart's CRD template and deploy/ from the Rust types and the chart
 	$(CARGO) run --quiet -- crd > $(CRD_FILE).tmp && mv $(CRD_FILE).tmp $(CRD_FILE)
-	@if [ -d $(dir $(CHART_CRD_DIR)) ]; then mkdir -p $(CHART_CRD_DIR) && cp $(CRD_FILE) $(CHART_CRD_DIR)/; fi
+	bash scripts/chart-crd.sh < $(CRD_FILE) > $(CHART_CRD_FILE).tmp && mv $(CHART_CRD_FILE).tmp $(CHART_CRD_FILE)
+	$(MAKE) --no-print-directory manifests
 
-check-generated: ## Fail when a committed generated file differs from what the types produce
-	@tmp=$$(mktemp); $(CARGO) run --quiet -- crd > $$tmp; \
-	status=0; \
-	for f in $(CRD_FILE) $(wildcard $(CHART_CRD_DIR)/*.yaml); do \
-	  if ! diff -u $$f $$tmp; then echo "error: $$f is out of date: run 'make generate' and commit" >&2; status=1; fi; \
-	done; rm -f $$tmp; exit $$status
+manifests: ## Write deploy/ (plain manifests) from the chart with its default values (needs `make tools`)
+	bash scripts/manifests.sh $(DEPLOY_DIR)
+
+check-generated: ## Fail when a committed generated file differs from what the types and the chart produce
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; status=0; \
+	$(CARGO) run --quiet -- crd > $$tmp/crd.yaml; \
+	bash scripts/chart-crd.sh < $$tmp/crd.yaml > $$tmp/chart-crd.yaml; \
+	bash scripts/manifests.sh $$tmp/deploy; \
+	for pair in "$(CRD_FILE) $$tmp/crd.yaml" "$(CHART_CRD_FILE) $$tmp/chart-crd.yaml" \
+	    "$(DEPLOY_DIR)/crds.yaml $$tmp/deploy/crds.yaml" \
+	    "$(DEPLOY_DIR)/bitbucket-token-operator.yaml $$tmp/deploy/bitbucket-token-operator.yaml"; do \
+	  set -- $$pair; \
+	  if ! diff -u $$1 $$2; then echo "error: $$1 is out of date: run 'make generate' and commit" >&2; status=1; fi; \
+	done; \
+	crate=$$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1); \
+	app=$$(sed -n 's/^appVersion: "\(.*\)"/\1/p' $(CHART_DIR)/Chart.yaml); \
+	if [ "$$crate" != "$$app" ]; then echo "error: $(CHART_DIR)/Chart.yaml appVersion $$app differs from the crate version $$crate" >&2; status=1; fi; \
+	exit $$status
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -40,5 +55,5 @@ cluster-down: ## Stop the processes cluster-up started
 unit-test: ## Unit tests only (no control plane)
 	$(CARGO) test --workspace --locked --lib --bins
 
-test: lint check-generated tools ## Everything: lint, generated-file check, unit and integration tests on a real control plane
+test: lint tools check-generated ## Everything: lint, generated-file check, unit and integration tests on a real control plane
 	bash scripts/with-cluster.sh $(CARGO) test --workspace --locked --all-targets

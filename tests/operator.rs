@@ -887,3 +887,188 @@ async fn rotation_restarts_exactly_the_selected_workloads_once() {
     }
     env.finish().await;
 }
+
+/// One scrape of the operator's /metrics.
+async fn scrape(env: &Env) -> String {
+    let addr = wait_until("the operator's metrics address", WAIT, || async {
+        env.operator.http_addr()
+    })
+    .await;
+    reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics body")
+}
+
+/// The value of the sample whose line starts with `series` (name and labels), if served.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+}
+
+/// Every metric name a scrape serves samples under (counters with `_total`, histograms with
+/// `_bucket`, `_sum` and `_count`), from its `# TYPE` lines.
+fn served_names(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .flat_map(|line| {
+            let mut parts = line.split_whitespace();
+            let name = parts.next().unwrap_or_default().to_string();
+            match parts.next() {
+                Some("counter") => vec![format!("{name}_total")],
+                Some("histogram") => ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .map(|s| format!("{name}{s}"))
+                    .collect(),
+                _ => vec![name],
+            }
+        })
+        .collect()
+}
+
+/// Metric names the alert fixture, the rules and the dashboard use.
+fn names_used_by_monitoring() -> std::collections::BTreeSet<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut names = std::collections::BTreeSet::new();
+    for file in [
+        "tests/alerts/rules.test.yaml",
+        "charts/bitbucket-token-operator/templates/prometheusrule.yaml",
+        "charts/bitbucket-token-operator/dashboards/bitbucket-tokens.json",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).expect(file);
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("bitbucket_") {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(tail.len());
+            names.insert(tail[..end].to_string());
+            rest = &tail[end..];
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn metrics_follow_the_tokens_and_their_series_go_with_them() {
+    let env = Env::start("metrics").await;
+    let ns = env.ns.name.clone();
+    env.token_secret("good-src", "rat-rw").await;
+    env.token_secret("bad-src", "rat-ro").await;
+    let expires = chrono::Utc::now() + chrono::TimeDelta::days(30);
+    let mut good = rat_spec("good-src", "read", &["gitconfig"]);
+    good["token"]["expiresAt"] = json!(expires.to_rfc3339());
+    env.create("good", good).await;
+    env.create("revoked", rat_spec("bad-src", "read", &["gitconfig"]))
+        .await;
+    let ready = env
+        .wait_condition("good", "Ready", "True", "SecretRendered")
+        .await;
+    env.wait_condition("revoked", "Ready", "True", "SecretRendered")
+        .await;
+    // Cloud answers 401 alike for unknown and revoked tokens: Revoked means it worked before.
+    env.world.sim.revoke("rat-ro");
+    env.revalidate("revoked", "1").await;
+    env.wait_condition("revoked", "TokenValid", "False", "Revoked")
+        .await;
+    let status_expiry = ready
+        .status
+        .and_then(|s| s.expires_at)
+        .expect("status.expiresAt")
+        .timestamp();
+
+    let labels =
+        |name: &str| format!(r#"namespace="{ns}",name="{name}",kind="RepositoryAccessToken""#);
+    let valid_good = format!(
+        r#"bitbucket_token_valid{{{},reason="Valid"}}"#,
+        labels("good")
+    );
+    let valid_revoked = format!(
+        r#"bitbucket_token_valid{{{},reason="Revoked"}}"#,
+        labels("revoked")
+    );
+    // The cache that metrics read from follows the status writes within moments.
+    let text = wait_until("both tokens in /metrics", WAIT, || async {
+        let text = scrape(&env).await;
+        (sample(&text, &valid_good).is_some() && sample(&text, &valid_revoked).is_some())
+            .then_some(text)
+    })
+    .await;
+    assert_eq!(sample(&text, &valid_good), Some(1.0), "{text}");
+    assert_eq!(sample(&text, &valid_revoked), Some(0.0), "{text}");
+    let ready_series = |name: &str| format!("bitbucket_token_ready{{{}}}", labels(name));
+    assert_eq!(sample(&text, &ready_series("good")), Some(1.0));
+    assert_eq!(sample(&text, &ready_series("revoked")), Some(0.0));
+    assert_eq!(
+        sample(
+            &text,
+            &format!(
+                "bitbucket_token_expiration_timestamp_seconds{{{}}}",
+                labels("good")
+            )
+        ),
+        Some(status_expiry as f64),
+        "the expiry equals status.expiresAt"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("bitbucket_token_validation_failing{{{}}}", labels("good"))
+        ),
+        Some(0.0)
+    );
+    let host = format!("localhost:{}", env.world.sim.port());
+    let api_2xx = sample(
+        &text,
+        &format!(r#"bitbucket_api_requests_total{{host="{host}",status="2xx"}}"#),
+    );
+    assert!(api_2xx.is_some_and(|n| n >= 1.0), "{text}");
+    let api_4xx = sample(
+        &text,
+        &format!(r#"bitbucket_api_requests_total{{host="{host}",status="4xx"}}"#),
+    );
+    assert!(
+        api_4xx.is_some_and(|n| n >= 1.0),
+        "the revoked token's 401: {text}"
+    );
+    assert!(sample(&text, "bitbucket_token_operator_reconcile_total").is_some_and(|n| n >= 2.0));
+    assert_eq!(sample(&text, "bitbucket_token_operator_leader"), Some(1.0));
+    assert!(
+        sample(
+            &text,
+            "bitbucket_token_operator_reconcile_duration_seconds_count"
+        )
+        .is_some_and(|n| n >= 2.0)
+    );
+
+    // Everything the alerts and the dashboard query is really served.
+    let served = served_names(&text);
+    for name in names_used_by_monitoring() {
+        assert!(
+            served.contains(&name),
+            "{name} is used by the rules or the dashboard but not served: {served:?}"
+        );
+    }
+    for token in ["rat-rw", "rat-ro"] {
+        assert!(
+            !text.contains(&env.world.secret(token)),
+            "a token leaked into /metrics"
+        );
+    }
+
+    env.tokens()
+        .delete("good", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let gone = r#"name="good""#;
+    let text = wait_until("the deleted token's series to go", WAIT, || async {
+        let text = scrape(&env).await;
+        (!text.contains(gone)).then_some(text)
+    })
+    .await;
+    assert_eq!(sample(&text, &valid_revoked), Some(0.0), "the other stays");
+    env.finish().await;
+}

@@ -8,7 +8,7 @@ mod credential;
 mod datacenter;
 mod inflight;
 mod limiter;
-mod observe;
+pub mod observe;
 mod outcome;
 mod request;
 mod response;

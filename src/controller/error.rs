@@ -22,6 +22,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// Every value [`Error::metric_label`] returns, so the error counter can start at 0 for each
+    /// (a `rate()` over a series that appears only with the first error misses that error).
+    pub const METRIC_LABELS: [&'static str; 8] = [
+        "read_source",
+        "read_target",
+        "write_target",
+        "write_status",
+        "restart_workloads",
+        "invalid_selector",
+        "no_namespace",
+        "no_uid",
+    ];
+
     /// A short label for metrics.
     pub fn metric_label(&self) -> &'static str {
         match self {
@@ -33,6 +46,27 @@ impl Error {
             Error::InvalidSelector(_) => "invalid_selector",
             Error::NoNamespace => "no_namespace",
             Error::NoUid => "no_uid",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_label_is_listed() {
+        for error in [
+            Error::InvalidSelector(String::new()),
+            Error::NoNamespace,
+            Error::NoUid,
+            Error::ReadSource(kube::Error::LinesCodecMaxLineLengthExceeded),
+            Error::ReadTarget(kube::Error::LinesCodecMaxLineLengthExceeded),
+            Error::WriteTarget(kube::Error::LinesCodecMaxLineLengthExceeded),
+            Error::WriteStatus(kube::Error::LinesCodecMaxLineLengthExceeded),
+            Error::RestartWorkloads(kube::Error::LinesCodecMaxLineLengthExceeded),
+        ] {
+            assert!(Error::METRIC_LABELS.contains(&error.metric_label()));
         }
     }
 }

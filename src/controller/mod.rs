@@ -10,6 +10,7 @@ pub mod rollout;
 pub mod run;
 pub mod schedule;
 pub mod settings;
+pub mod shutdown;
 pub mod source;
 pub mod status;
 pub mod target;

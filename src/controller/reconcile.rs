@@ -128,25 +128,49 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
             .as_ref()
             .and_then(|t| t.restart_on_rotation.as_ref()),
     ) {
-        let workloads =
-            rollout::restart_selected(&ctx.client, &namespace, &restart.selector, fingerprint, now)
-                .await?;
-        if !workloads.is_empty() {
-            restart_event = Some(Event {
-                type_: EventType::Normal,
-                reason: "WorkloadsRestarted".into(),
-                note: Some(format!(
-                    "The token rotated; restarted {} so their pods read the new credentials.",
-                    workloads.join(", ")
-                )),
-                action: "Restart".into(),
-                secondary: None,
-            });
-            next.last_restart = Some(RestartRecord {
-                at: now,
-                token_fingerprint: fingerprint.clone(),
-                workloads,
-            });
+        match rollout::restart_selected(
+            &ctx.client,
+            &namespace,
+            &restart.selector,
+            fingerprint,
+            now,
+        )
+        .await
+        {
+            Err(error) => {
+                // The Secret already holds the new token; failing the reconcile would not bring the
+                // restart back (the next pass sees no rotation), so say what went wrong instead.
+                tracing::warn!(%namespace, %name, %error, "could not restart the selected workloads");
+                restart_event = Some(Event {
+                    type_: EventType::Warning,
+                    reason: "WorkloadRestartFailed".into(),
+                    note: Some(format!(
+                        "The token rotated but the selected workloads could not be restarted ({error}); \
+                         restart them yourself, e.g. kubectl rollout restart. If this is a permission \
+                         error, install the chart with rbac.restartWorkloads=true."
+                    )),
+                    action: "Restart".into(),
+                    secondary: None,
+                });
+            }
+            Ok(workloads) if !workloads.is_empty() => {
+                restart_event = Some(Event {
+                    type_: EventType::Normal,
+                    reason: "WorkloadsRestarted".into(),
+                    note: Some(format!(
+                        "The token rotated; restarted {} so their pods read the new credentials.",
+                        workloads.join(", ")
+                    )),
+                    action: "Restart".into(),
+                    secondary: None,
+                });
+                next.last_restart = Some(RestartRecord {
+                    at: now,
+                    token_fingerprint: fingerprint.clone(),
+                    workloads,
+                });
+            }
+            Ok(_) => {}
         }
     }
     if next != previous {

@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures::{StreamExt, future::join_all};
+use futures::{FutureExt, StreamExt, future::join_all};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, Config, ResourceExt,
@@ -12,7 +12,7 @@ use kube::{
         Controller, WatchStreamExt,
         controller::Action,
         events::{Recorder, Reporter},
-        reflector::ObjectRef,
+        reflector::{ObjectRef, Store},
         watcher,
     },
 };
@@ -22,13 +22,17 @@ use super::{
     error::Error,
     reconcile::reconcile,
     settings::RunArgs,
+    shutdown::Shutdown,
 };
 use crate::{
     api::BitbucketToken,
     bitbucket::{ClientConfig, Validator},
+    http::{self, Health, Role},
+    leader::{Election, LeaderError},
+    metrics::Metrics,
 };
 
-/// Why `run` could not start.
+/// Why `run` could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -53,12 +57,29 @@ pub enum StartError {
     },
     #[error("cannot set up the Bitbucket client: {0}")]
     Bitbucket(#[from] crate::bitbucket::ClientError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+    #[error(transparent)]
+    Leader(#[from] LeaderError),
 }
 
-/// Runs until SIGTERM or Ctrl-C, then finishes in-flight reconciles and returns.
+/// Runs until SIGTERM or Ctrl-C, then finishes in-flight reconciles and returns. With
+/// `--leader-elect`, the controllers run only while this process holds the Lease; losing it is an
+/// error (the process exits and restarts as a standby).
 pub async fn run(args: RunArgs) -> Result<(), StartError> {
     crate::telemetry::init(&args.log_level, args.log_format)?;
     let client = kube_client(&args).await?;
+    let metrics = Arc::new(Metrics::default());
+    let context = context(&args, &client, &metrics)?;
+    let health = Health::default();
+    let (_, server) = http::serve(args.metrics_addr, metrics.clone(), health.clone()).await?;
+    let shutdown = Shutdown::on_signals();
+    let result = lead_and_run(&args, client, context, &metrics, &health, &shutdown).await;
+    server.abort();
+    result
+}
+
+fn context(args: &RunArgs, client: &Client, metrics: &Metrics) -> Result<Arc<Context>, StartError> {
     let extra_ca_pem = match &args.extra_ca_file {
         Some(path) => Some(std::fs::read(path).map_err(|source| StartError::ExtraCa {
             path: path.display().to_string(),
@@ -66,18 +87,21 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         })?),
         None => None,
     };
-    let validator = Validator::new(ClientConfig {
-        cloud_api_url: args.cloud_api_url.to_string(),
-        requests_per_second: f64::from(args.bitbucket_rps.max(1)),
-        extra_ca_pem,
-        allowed_dc_hosts: Some(args.allowed_dc_hosts.clone()),
-        ..ClientConfig::default()
-    })?;
+    let validator = Validator::with_observer(
+        ClientConfig {
+            cloud_api_url: args.cloud_api_url.to_string(),
+            requests_per_second: f64::from(args.bitbucket_rps.max(1)),
+            extra_ca_pem,
+            allowed_dc_hosts: Some(args.allowed_dc_hosts.clone()),
+            ..ClientConfig::default()
+        },
+        metrics.bitbucket_observer(),
+    )?;
     let reporter = Reporter {
         controller: "bitbucket-token-operator".into(),
         instance: std::env::var("POD_NAME").ok(),
     };
-    let context = Context::new(
+    Ok(Context::new(
         client.clone(),
         validator,
         Recorder::new(client.clone(), reporter),
@@ -86,7 +110,76 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
             default_expiry_warning: args.default_expiry_warning.as_duration(),
             cloud_git_url: args.cloud_git_url.clone(),
         },
-    );
+    ))
+}
+
+/// Waits for the Lease when electing, then runs the controllers until shutdown or loss of the Lease.
+async fn lead_and_run(
+    args: &RunArgs,
+    client: Client,
+    context: Arc<Context>,
+    metrics: &Arc<Metrics>,
+    health: &Health,
+    shutdown: &Shutdown,
+) -> Result<(), StartError> {
+    let election = if args.leader.leader_elect {
+        let mut election = Election::join(client.clone(), &args.leader).await?;
+        tracing::info!(
+            identity = %election.identity,
+            lease = %format!("{}/{}", election.namespace, election.lease_name),
+            "joined the leader election; standing by"
+        );
+        health.set(Role::Standby, true);
+        tokio::select! {
+            acquired = election.acquired() => acquired?,
+            () = shutdown.triggered() => {
+                election.step_down().await;
+                return Ok(());
+            }
+        }
+        tracing::info!(identity = %election.identity, "acquired the leader Lease");
+        // Losing the Lease stops the controllers like a signal does.
+        let lost = election.lost();
+        let on_loss = shutdown.clone();
+        let watcher = tokio::spawn(async move {
+            lost.await;
+            on_loss.trigger();
+        });
+        Some((election, watcher))
+    } else {
+        None
+    };
+    metrics.leader.set(1);
+    let ready_before = health.is_ready();
+    health.set(Role::Leader, ready_before);
+    run_controllers(args, client, context, metrics, health, shutdown).await;
+    metrics.leader.set(0);
+    let Some((election, watcher)) = election else {
+        return Ok(());
+    };
+    // The watcher holds a receiver of the election's state; the Lease is released only once every
+    // receiver is gone, so stop it (and wait until its future is dropped) before stepping down.
+    watcher.abort();
+    let _ = watcher.await;
+    if election.is_leader() {
+        election.step_down().await;
+        Ok(())
+    } else {
+        tracing::error!("lost the leader Lease; stopped the controllers");
+        Err(LeaderError::Lost.into())
+    }
+}
+
+/// Runs one controller per watched namespace (or one for all) until `shutdown` is thrown;
+/// `/readyz` turns ready once every controller's cache of BitbucketTokens is synced.
+async fn run_controllers(
+    args: &RunArgs,
+    client: Client,
+    context: Arc<Context>,
+    metrics: &Arc<Metrics>,
+    health: &Health,
+    shutdown: &Shutdown,
+) {
     let scopes: Vec<Option<String>> = if args.namespaces.is_empty() {
         vec![None]
     } else {
@@ -97,14 +190,63 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         allowed_dc_hosts = ?args.allowed_dc_hosts,
         "bitbucket-token-operator starting"
     );
-    join_all(
-        scopes
+    let controllers: Vec<_> = scopes
+        .into_iter()
+        .map(|namespace| controller(client.clone(), namespace, &context, shutdown))
+        .collect();
+    let stores: Vec<_> = controllers.iter().map(Controller::store).collect();
+    for reason in Error::METRIC_LABELS {
+        let _ = metrics
+            .reconcile_errors
+            .get_or_create(&crate::metrics::ErrorLabels {
+                reason: reason.to_string(),
+            });
+    }
+    for store in &stores {
+        metrics.tokens.add_store(store.clone());
+    }
+    let health = health.clone();
+    let readiness = tokio::spawn(async move {
+        if join_all(stores.iter().map(synced))
+            .await
             .into_iter()
-            .map(|namespace| controller(client.clone(), namespace, context.clone())),
-    )
+            .all(|ready| ready)
+        {
+            tracing::info!("caches synced; ready");
+            health.set(Role::Leader, true);
+        }
+    });
+    join_all(controllers.into_iter().map(|controller| {
+        let counted = metrics.clone();
+        let failed = metrics.clone();
+        controller
+            .run(
+                move |bbt, ctx| {
+                    let timed = counted.clone();
+                    timed.reconciles.inc();
+                    let started = std::time::Instant::now();
+                    reconcile(bbt, ctx).inspect(move |_| {
+                        timed
+                            .reconcile_duration
+                            .observe(started.elapsed().as_secs_f64());
+                    })
+                },
+                move |bbt, error, ctx| {
+                    failed.reconcile_failed(error.metric_label());
+                    error_policy(bbt, error, ctx)
+                },
+                context.clone(),
+            )
+            .for_each(|result| async move {
+                match result {
+                    Ok((object, _)) => tracing::debug!(namespace = ?object.namespace, name = %object.name, "reconciled"),
+                    Err(error) => tracing::warn!(error = %error, "reconcile failed"),
+                }
+            })
+    }))
     .await;
+    readiness.abort();
     tracing::info!("bitbucket-token-operator stopped");
-    Ok(())
 }
 
 async fn kube_client(args: &RunArgs) -> Result<Client, StartError> {
@@ -124,8 +266,14 @@ async fn kube_client(args: &RunArgs) -> Result<Client, StartError> {
     Client::try_from(config).map_err(StartError::Client)
 }
 
-/// One controller over the BitbucketTokens of `namespace` (or all namespaces).
-async fn controller(client: Client, namespace: Option<String>, context: Arc<Context>) {
+/// One controller over the BitbucketTokens of `namespace` (or all namespaces), stopping
+/// gracefully when `shutdown` is thrown.
+fn controller(
+    client: Client,
+    namespace: Option<String>,
+    context: &Arc<Context>,
+    shutdown: &Shutdown,
+) -> Controller<BitbucketToken> {
     let (tokens, secrets): (Api<BitbucketToken>, Api<PartialObjectMeta<Secret>>) = match &namespace
     {
         Some(ns) => (
@@ -138,7 +286,9 @@ async fn controller(client: Client, namespace: Option<String>, context: Arc<Cont
     // Secrets are watched by metadata only: their data never enters the operator's memory
     // except for the token Secrets it reads on purpose. A change to a rendered Secret wakes
     // its owner (to repair drift); a change to a token Secret wakes the objects reading it.
-    let secret_changes = watcher(secrets, watcher::Config::default()).touched_objects();
+    let secret_changes = watcher(secrets, watcher::Config::default())
+        .default_backoff()
+        .touched_objects();
     Controller::new(tokens, watcher::Config::default())
         .watches_stream(secret_changes, move |secret| {
             let namespace = secret.namespace().unwrap_or_default();
@@ -147,20 +297,27 @@ async fn controller(client: Client, namespace: Option<String>, context: Arc<Cont
                 secret
                     .owner_references()
                     .iter()
-                    .filter(|owner| owner.kind == "BitbucketToken" && owner.controller == Some(true))
+                    .filter(|owner| {
+                        owner.kind == "BitbucketToken" && owner.controller == Some(true)
+                    })
                     .map(|owner| ObjectRef::new(&owner.name).within(&namespace)),
             );
             wake
         })
-        .shutdown_on_signal()
-        .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
-            match result {
-                Ok((object, _)) => tracing::debug!(namespace = ?object.namespace, name = %object.name, "reconciled"),
-                Err(error) => tracing::warn!(error = %error, "reconcile failed"),
-            }
-        })
-        .await;
+        .graceful_shutdown_on(shutdown.triggered())
+}
+
+/// Waits until `store` has its first full list; false if its writer went away first.
+///
+/// kube's readiness signal wakes only the last of several waiters (the controller itself waits on
+/// it too), so this asks again every 200 ms instead of relying on being woken.
+async fn synced(store: &Store<BitbucketToken>) -> bool {
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready()).await {
+            Ok(ready) => return ready.is_ok(),
+            Err(_) => continue,
+        }
+    }
 }
 
 fn error_policy(bbt: Arc<BitbucketToken>, error: &Error, _: Arc<Context>) -> Action {

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Args, ValueEnum};
 use url::Url;
 
-use crate::api::GoDuration;
+use crate::{api::GoDuration, leader::LeaderElectionArgs};
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -80,4 +80,7 @@ pub struct RunArgs {
         hide = true
     )]
     pub cloud_git_url: Url,
+
+    #[command(flatten)]
+    pub leader: LeaderElectionArgs,
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod helm;
 pub mod namespace;
 pub mod wait;
 

@@ -2,7 +2,7 @@
 //! talking to an in-process Bitbucket simulator; its log is kept for leak checks.
 
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
 };
 
@@ -20,6 +20,18 @@ impl Operator {
     /// Starts `bitbucket-token-operator run` for `namespace`, trusting the simulator's CA and
     /// allowing its host as a Data Center host. `extra` adds or overrides flags.
     pub fn start(namespace: &str, sim: &Simulator, extra: &[&str]) -> Self {
+        Self::start_as(kubeconfig_path(), namespace, sim, extra, &[])
+    }
+
+    /// Like [`Operator::start`], with the credentials of `kubeconfig` and extra environment
+    /// variables (e.g. `POD_NAME`).
+    pub fn start_as(
+        kubeconfig: &Path,
+        namespace: &str,
+        sim: &Simulator,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let ca = dir.path().join("simulator-ca.pem");
         std::fs::write(&ca, sim.ca_pem()).expect("write CA");
@@ -30,7 +42,7 @@ impl Operator {
         let mut args: Vec<String> = vec![
             "run".into(),
             "--kubeconfig".into(),
-            kubeconfig_path().display().to_string(),
+            kubeconfig.display().to_string(),
             "--namespaces".into(),
             namespace.into(),
             "--cloud-api-url".into(),
@@ -50,6 +62,8 @@ impl Operator {
         args.extend(extra.iter().map(|a| a.to_string()));
         let child = Command::new(env!("CARGO_BIN_EXE_bitbucket-token-operator"))
             .args(&args)
+            .envs(env.iter().copied())
+            .env_remove("POD_NAMESPACE")
             .stdout(Stdio::from(log.try_clone().expect("clone log handle")))
             .stderr(Stdio::from(log))
             .spawn()
@@ -64,6 +78,26 @@ impl Operator {
     /// Everything the operator has logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The address of its /metrics, /healthz and /readyz server, once it has logged it.
+    pub fn http_addr(&self) -> Option<String> {
+        self.logs().lines().find_map(|line| {
+            line.contains("serving /metrics")
+                .then(|| line.split("addr=").nth(1))
+                .flatten()
+                .map(|rest| {
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+        })
+    }
+
+    /// Whether the process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     /// Stops it with SIGTERM, as Kubernetes would, and returns its exit status.
