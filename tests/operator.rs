@@ -743,6 +743,74 @@ async fn sigterm_stops_the_operator_cleanly() {
     env.finish().await;
 }
 
+#[tokio::test]
+async fn a_restarted_operator_trusts_a_fresh_status_and_writes_nothing() {
+    let mut env = Env::start("resume").await;
+    env.token_secret("src", "rat-rw").await;
+    env.token_secret("other-src", "rat-ro").await;
+    env.create("steady", rat_spec("src", "read", &["gitconfig"]))
+        .await;
+    // A declared expiry keeps its check apart from steady's in the shared cache.
+    let mut rotated = rat_spec("other-src", "read", &["gitconfig"]);
+    rotated["token"]["expiresAt"] = json!("2030-01-01T00:00:00Z");
+    env.create("rotated", rotated).await;
+    let before = env
+        .wait_condition("steady", "Ready", "True", "SecretRendered")
+        .await;
+    let rotated_before = env
+        .wait_condition("rotated", "Ready", "True", "SecretRendered")
+        .await;
+    let secret_before = env.secrets().get("steady-git").await.unwrap();
+    assert!(env.operator.stop().success());
+    let calls = env.world.sim.requests_for_token("rat-rw");
+
+    // While it is down, the other object's token rotates: that one must be checked again.
+    env.token_secret("other-src", "rat-rw").await;
+    let flags: [&str; 0] = [];
+    env.operator = Operator::start(&env.ns.name, &env.world.sim, &flags);
+    let fingerprint = |t: &BitbucketToken| t.status.as_ref().unwrap().token_fingerprint.clone();
+    let steady_fingerprint = fingerprint(&before);
+    let after = wait_for(
+        &env.tokens(),
+        "rotated",
+        WAIT,
+        move |t: Option<&BitbucketToken>| {
+            t.is_some_and(|t| t.status.as_ref().unwrap().token_fingerprint == steady_fingerprint)
+        },
+    )
+    .await
+    .unwrap();
+    assert_ne!(fingerprint(&after), fingerprint(&rotated_before));
+    env.wait_condition("rotated", "Ready", "True", "SecretRendered")
+        .await;
+    wait_until("the new process reconciled steady", WAIT, || async {
+        env.operator
+            .logs()
+            .lines()
+            .any(|l| l.contains("reconciled") && l.contains("name=steady"))
+            .then_some(())
+    })
+    .await;
+    let steady = env.tokens().get("steady").await.unwrap();
+    assert_eq!(
+        steady.resource_version(),
+        before.resource_version(),
+        "no status write for an unchanged, freshly checked token"
+    );
+    assert_eq!(
+        env.secrets()
+            .get("steady-git")
+            .await
+            .unwrap()
+            .resource_version(),
+        secret_before.resource_version(),
+        "the rendered Secret is untouched"
+    );
+    // rat-rw was asked about once more, for the rotated object, never for steady.
+    assert_eq!(env.world.sim.requests_for_token("rat-rw"), calls + 1);
+    env.finish().await;
+}
+
 /// A minimal workload of `kind` labelled `labels` (no pods run on the test control plane).
 fn workload(kind: &str, name: &str, labels: Value) -> kube::api::DynamicObject {
     let mut spec = json!({

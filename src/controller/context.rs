@@ -34,6 +34,8 @@ pub struct Context {
     pub settings: ReconcileSettings,
     /// Consecutive transient failures per BitbucketToken uid, for back-off.
     failures: Mutex<HashMap<String, u32>>,
+    /// BitbucketToken uids this process has reconciled at least once.
+    seen: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Context {
@@ -51,6 +53,7 @@ impl Context {
             recorder,
             settings,
             failures: Mutex::default(),
+            seen: Mutex::default(),
         })
     }
 
@@ -60,6 +63,15 @@ impl Context {
         let count = failures.entry(uid.to_string()).or_default();
         *count += 1;
         *count
+    }
+
+    /// True the first time this process reconciles `uid`: the one moment a previous process's
+    /// status may stand in for a check (later, an empty cache slot means a forced re-check).
+    pub fn first_sight(&self, uid: &str) -> bool {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(uid.to_string())
     }
 
     /// Resets the failure count after a definitive answer.

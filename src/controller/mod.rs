@@ -6,6 +6,7 @@ pub mod events;
 pub mod index;
 pub mod reasons;
 pub mod reconcile;
+pub mod resume;
 pub mod rollout;
 pub mod run;
 pub mod schedule;

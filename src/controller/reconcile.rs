@@ -21,7 +21,7 @@ use super::{
     error::Error,
     events::{SecretChange, transition_events},
     reasons::Reason,
-    rollout,
+    resume, rollout,
     schedule::{next_expiry_flip, next_validation, retry_delay, until},
     source,
     status::{Observation, SecretState, next_status},
@@ -284,6 +284,25 @@ async fn check_token(
         accepted_before,
     };
     let key = cache_key(bbt, &fingerprint, ca_pem.as_deref());
+    let resumable = bbt
+        .uid()
+        .is_some_and(|uid| ctx.first_sight(&uid))
+        .then(|| {
+            resume::valid_facts_from_status(
+                previous,
+                bbt.meta().generation,
+                &fingerprint,
+                &access_summary(bbt),
+                Utc::now(),
+                interval,
+            )
+        })
+        .flatten();
+    if let Some((facts, at)) = resumable {
+        ctx.cache
+            .seed(key.clone(), TokenVerdict::Valid(facts), at)
+            .await;
+    }
     let cached = ctx
         .cache
         .get_or_validate(key, interval, || async {

@@ -80,6 +80,16 @@ impl ValidationCache {
         }
     }
 
+    /// Records `verdict`, given by Bitbucket at `at`, for `key` unless a result is already there:
+    /// a previous process's still-fresh answer, read back from the object's status.
+    pub async fn seed(&self, key: CacheKey, verdict: TokenVerdict, at: DateTime<Utc>) {
+        let slot = self.slot(key);
+        let mut guard = slot.lock().await;
+        if guard.is_none() {
+            *guard = Some((verdict, at));
+        }
+    }
+
     /// Forgets the result for `key` (e.g. after the source Secret changed).
     pub fn forget(&self, key: &CacheKey) {
         if let Ok(mut slots) = self.slots.lock() {
