@@ -4,6 +4,7 @@
 //! - `POST /_sim/tokens/{name}/revoke` and `.../restore`
 //! - `POST /_sim/fault` with body `none|unavailable|internal|slow:<ms>|garbage|ratelimited[:<secs>]`
 //! - `GET /_sim/requests`: counts per token name; `POST /_sim/requests/reset`
+//! - `GET /_sim/git/requests`: every git request (host, path, scheme, user, token name, status)
 //! - `POST /_sim/listen/stop[?resumeAfterMs=N]`: stop listening shortly after answering
 //!   (and listen again after N ms, if given)
 
@@ -19,6 +20,8 @@ use percent_encoding::percent_decode_str;
 use serde_json::json;
 
 use crate::faults::Fault;
+use crate::git::GitService;
+use crate::recorder::AuthSeen;
 use crate::router::json_response;
 use crate::state::SimState;
 
@@ -56,6 +59,7 @@ pub(crate) async fn handle(state: &Arc<SimState>, request: Request) -> Response 
             }
         }
         (&Method::GET, ["requests"]) => request_counts(state),
+        (&Method::GET, ["git", "requests"]) => git_requests(state),
         (&Method::POST, ["requests", "reset"]) => {
             state.recorder.clear();
             StatusCode::NO_CONTENT.into_response()
@@ -100,6 +104,30 @@ fn request_counts(state: &SimState) -> Response {
             "perToken": per_token,
         }),
     )
+}
+
+fn git_requests(state: &SimState) -> Response {
+    let rows: Vec<_> = state
+        .git_log
+        .all()
+        .into_iter()
+        .map(|r| {
+            let (auth, user) = match r.auth {
+                AuthSeen::None => ("none", None),
+                AuthSeen::Bearer => ("bearer", None),
+                AuthSeen::Basic { user } => ("basic", Some(user)),
+            };
+            let service = match r.service {
+                GitService::UploadPack => "git-upload-pack",
+                GitService::ReceivePack => "git-receive-pack",
+            };
+            json!({
+                "method": r.method, "host": r.host, "path": r.path, "service": service,
+                "auth": auth, "user": user, "token": r.token_name, "status": r.status,
+            })
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!(rows))
 }
 
 fn stop_listening(state: &SimState, query: &str) -> Response {

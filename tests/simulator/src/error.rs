@@ -35,4 +35,21 @@ pub enum SimulatorError {
         #[source]
         source: std::io::Error,
     },
+    /// Preparing or serving the git repositories failed at the OS level.
+    #[error("git: could not {what}: {source}")]
+    GitIo {
+        /// What was being done.
+        what: String,
+        /// Underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A git command used to prepare the repositories failed.
+    #[error("`{command}` failed: {stderr}")]
+    GitCommand {
+        /// The command line (no secrets: repository set-up only).
+        command: String,
+        /// Its standard error.
+        stderr: String,
+    },
 }

@@ -3,8 +3,9 @@
 //! One HTTPS server (own CA, see [`Simulator::ca_pem`]) serves the Cloud API under
 //! `/2.0` and the Data Center API under `{context_path}/rest`, reproducing the
 //! authentication rules, status codes, bodies, headers, pagination and rate limits
-//! described in `bitbucket-api.md`. It is a dev-dependency only and never part of
-//! the operator.
+//! described in `bitbucket-api.md`, and serves real git repositories over smart HTTP
+//! (`git http-backend`) on Cloud and Data Center clone URLs with the same tokens. It is a
+//! dev-dependency only and never part of the operator.
 
 mod auth;
 mod cloud;
@@ -15,6 +16,7 @@ mod dc_token;
 mod error;
 mod faults;
 mod fixture;
+mod git;
 mod ids;
 mod pagination;
 mod ratelimit;
@@ -34,5 +36,6 @@ pub use fixture::{
     DataCenterFixture, DcProject, DcUser, Fixture, RepoPermission, SimTokenKind, TokenFixture,
     Workspace,
 };
+pub use git::{GitRequest, GitService};
 pub use recorder::{AuthSeen, Platform, RecordedRequest};
 pub use simulator::Simulator;

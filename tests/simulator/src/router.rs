@@ -1,5 +1,5 @@
-//! Entry point of every HTTP request: control API, request recording, faults, then
-//! dispatch to the Cloud or Data Center simulation by path prefix.
+//! Entry point of every HTTP request: control API, git smart HTTP, then request recording,
+//! faults and dispatch to the Cloud or Data Center API simulation by path prefix.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::auth::Credentials;
 use crate::recorder::{Platform, RecordedRequest};
 use crate::state::SimState;
-use crate::{cloud, control, datacenter, faults};
+use crate::{cloud, control, datacenter, faults, git};
 
 /// Prefix of the control API (never recorded, never faulted).
 pub(crate) const CONTROL_PREFIX: &str = "/_sim";
@@ -59,6 +59,10 @@ async fn handle(State(state): State<Arc<SimState>>, request: Request) -> Respons
     if path == CONTROL_PREFIX || path.starts_with("/_sim/") {
         return control::handle(&state, request).await;
     }
+    let platform = platform_of(&state, &path);
+    if platform == Platform::Unknown && git::is_git_path(&state, &path) {
+        return git::handle(&state, request).await;
+    }
     let query = request.uri().query().map(str::to_owned);
     let params = query
         .as_deref()
@@ -69,7 +73,6 @@ async fn handle(State(state): State<Arc<SimState>>, request: Request) -> Respons
         })
         .unwrap_or_default();
     let credentials = Credentials::from_headers(request.headers());
-    let platform = platform_of(&state, &path);
     state.recorder.record(RecordedRequest {
         method: request.method().to_string(),
         path: path.clone(),

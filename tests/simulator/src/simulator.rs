@@ -9,6 +9,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::error::SimulatorError;
 use crate::faults::Fault;
 use crate::fixture::{Fixture, TokenFixture};
+use crate::git::{GitRequest, Repositories};
 use crate::recorder::RecordedRequest;
 use crate::router::{self, CLOUD_PREFIX};
 use crate::server::{self, RunningListener};
@@ -31,6 +32,8 @@ pub(crate) struct Inner {
     acceptor: TlsAcceptor,
     router: Router,
     listener: Mutex<Option<RunningListener>>,
+    /// Kept for its lifetime: dropping it removes the repositories.
+    _repositories: Repositories,
 }
 
 impl Drop for Inner {
@@ -50,10 +53,12 @@ impl std::fmt::Debug for Simulator {
 }
 
 impl Simulator {
-    /// Validates `fixture`, generates certificates and starts serving HTTPS on
-    /// `127.0.0.1:{fixture.port or any free port}`.
+    /// Validates `fixture`, creates a bare git repository (one commit, `main`) for each of its
+    /// repositories, generates certificates and starts serving HTTPS on
+    /// `127.0.0.1:{fixture.port or any free port}`. Needs the `git` CLI.
     pub async fn start(fixture: Fixture) -> Result<Simulator, SimulatorError> {
         fixture.validate()?;
+        let repositories = Repositories::create(&fixture).await?;
         let material = tls::generate()?;
         let requested = fixture.port.unwrap_or(0);
         let listener = server::bind(requested)?;
@@ -65,6 +70,7 @@ impl Simulator {
             })?
             .port();
         let state = Arc::new(SimState::new(fixture, port));
+        state.set_git_root(repositories.root().to_path_buf());
         let router = router::build(Arc::clone(&state));
         let acceptor = TlsAcceptor::from(material.server_config);
         let running = RunningListener::spawn(listener, acceptor.clone(), router.clone());
@@ -75,6 +81,7 @@ impl Simulator {
             acceptor,
             router,
             listener: Mutex::new(Some(running)),
+            _repositories: repositories,
         });
         inner.state.set_simulator(Arc::downgrade(&inner));
         tracing::info!(port, "Bitbucket simulator listening");
@@ -101,6 +108,28 @@ impl Simulator {
             "{}{}",
             self.inner.state.origin, self.inner.state.data_center.context_path
         )
+    }
+
+    /// Git clone URL of Cloud repository `workspace/slug`:
+    /// `https://localhost:{port}/{workspace}/{slug}.git`.
+    pub fn cloud_clone_url(&self, workspace: &str, slug: &str) -> String {
+        format!("{}/{workspace}/{slug}.git", self.inner.state.origin)
+    }
+
+    /// Git clone URL of Data Center repository `key/slug`:
+    /// `https://localhost:{port}{context_path}/scm/{key}/{slug}.git`.
+    pub fn dc_clone_url(&self, key: &str, slug: &str) -> String {
+        format!("{}/scm/{key}/{slug}.git", self.dc_base_url())
+    }
+
+    /// Every git request received so far, in arrival order (never the secrets).
+    pub fn git_requests(&self) -> Vec<GitRequest> {
+        self.inner.state.git_log.all()
+    }
+
+    /// Forgets the recorded git requests.
+    pub fn reset_git_requests(&self) {
+        self.inner.state.git_log.clear();
     }
 
     /// PEM of the simulator's CA; the serving certificate (SANs `DNS:localhost`,

@@ -1,12 +1,14 @@
 //! Run-time state shared by every request handler: the fixture, token lifecycle
 //! (revocation, additions, last use), the current fault, the request log and budgets.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, Weak};
 
 use chrono::{DateTime, Utc};
 
 use crate::faults::Fault;
 use crate::fixture::{CloudFixture, CloudUser, DataCenterFixture, DcUser, Fixture, TokenFixture};
+use crate::git::GitLog;
 use crate::ratelimit::RateLimiter;
 use crate::recorder::Recorder;
 use crate::simulator::Inner;
@@ -27,10 +29,13 @@ pub(crate) struct SimState {
     /// `https://localhost:{port}`.
     pub origin: String,
     pub recorder: Recorder,
+    /// Git requests (kept apart from API requests, whose counts tests assert).
+    pub git_log: GitLog,
     pub rate: RateLimiter,
     tokens: Mutex<Vec<TokenEntry>>,
     fault: Mutex<Fault>,
     simulator: OnceLock<Weak<Inner>>,
+    git_root: OnceLock<PathBuf>,
 }
 
 impl SimState {
@@ -51,10 +56,12 @@ impl SimState {
             page_size: fixture.page_size,
             origin: format!("https://localhost:{port}"),
             recorder: Recorder::default(),
+            git_log: GitLog::default(),
             rate: RateLimiter::default(),
             tokens: Mutex::new(tokens),
             fault: Mutex::new(Fault::None),
             simulator: OnceLock::new(),
+            git_root: OnceLock::new(),
         }
     }
 
@@ -69,6 +76,16 @@ impl SimState {
             .get()
             .and_then(Weak::upgrade)
             .map(crate::Simulator::from_inner)
+    }
+
+    /// Sets the directory of the served repositories (once, at start).
+    pub fn set_git_root(&self, root: PathBuf) {
+        let _ = self.git_root.set(root);
+    }
+
+    /// `GIT_PROJECT_ROOT`, once the repositories exist.
+    pub fn git_root(&self) -> Option<&Path> {
+        self.git_root.get().map(PathBuf::as_path)
     }
 
     pub fn fault(&self) -> Fault {

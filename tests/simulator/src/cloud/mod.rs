@@ -5,6 +5,8 @@
 mod access;
 mod render;
 
+pub(crate) use access::{can_read_repository, owner, user_permission};
+
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;

@@ -5,6 +5,8 @@
 mod access;
 mod render;
 
+pub(crate) use access::{identity, repository_level};
+
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
