@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod git;
 pub mod helm;
+pub mod kubelet;
 pub mod namespace;
 pub mod wait;
 

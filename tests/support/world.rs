@@ -131,6 +131,21 @@ pub fn fixture() -> Fixture {
             secret: "app-password-alice".into(),
             ..cloud_token("app", AppPassword, &["repository", "repository:write"])
         },
+        // `%` (and `%2F`, which must not be decoded twice) besides `+/=`, for the git e2e tests.
+        TokenFixture {
+            repository: Some("payments".into()),
+            secret: "ATCTT3xFfGN0pct%2F%25+/=%zz".into(),
+            ..cloud_token(
+                "rat-pct",
+                RepositoryAccessToken,
+                &["repository", "repository:write"],
+            )
+        },
+        TokenFixture {
+            user: Some("alice".into()),
+            secret: "app%2Fpass%+/=".into(),
+            ..cloud_token("app-pct", AppPassword, &["repository", "repository:write"])
+        },
     ];
     let dc = |name: &str, id: u64, kind: SimTokenKind| TokenFixture {
         name: name.into(),
@@ -176,21 +191,34 @@ pub fn fixture() -> Fixture {
     extra.extend([repo("payments", "PAY"), repo("ledger", "PAY")]);
     Fixture {
         cloud: CloudFixture {
-            workspaces: vec![Workspace {
-                slug: "acme".into(),
-                name: "Acme".into(),
-                projects: vec![
-                    CloudProject {
+            workspaces: vec![
+                Workspace {
+                    slug: "acme".into(),
+                    name: "Acme".into(),
+                    projects: vec![
+                        CloudProject {
+                            key: "PAY".into(),
+                            name: "Payments".into(),
+                        },
+                        CloudProject {
+                            key: "OPS".into(),
+                            name: "Operations".into(),
+                        },
+                    ],
+                    repositories: extra,
+                },
+                // Another workspace with a same-named repository: credentials for acme must
+                // never reach it.
+                Workspace {
+                    slug: "globex".into(),
+                    name: "Globex".into(),
+                    projects: vec![CloudProject {
                         key: "PAY".into(),
                         name: "Payments".into(),
-                    },
-                    CloudProject {
-                        key: "OPS".into(),
-                        name: "Operations".into(),
-                    },
-                ],
-                repositories: extra,
-            }],
+                    }],
+                    repositories: vec![repo("payments", "PAY")],
+                },
+            ],
             users: vec![CloudUser {
                 username: "alice".into(),
                 display_name: "Alice Example".into(),

@@ -1,0 +1,613 @@
+//! Proven with real git: the operator renders each format for each token kind, the test reads the
+//! Secret back from the API server, lays it out as a pod would see it (kubelet's Secret volume, or
+//! `envFrom`), and runs `git clone`, `git fetch` and `git push` against the simulator's git
+//! server, which applies the same token rules as its API.
+
+mod support;
+#[path = "support/world.rs"]
+mod world;
+
+use std::{path::PathBuf, time::Duration};
+
+use base64::Engine;
+use bitbucket_simulator::{AuthSeen, GitRequest};
+use bitbucket_token_operator::api::BitbucketToken;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api,
+    api::{Patch, PatchParams, PostParams},
+};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Value, json};
+use support::{
+    TestNamespace, client, ensure_crd,
+    git::{GitRunner, Wiring, refused, stderr},
+    kubelet::{env_from_secret, mount_secret, secret_data},
+    operator::Operator,
+    wait_for,
+};
+use world::World;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// How the consumer of a format hands the Secret to git.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Consumer {
+    /// Pod: Secret volume at `target.mountPath` + `GIT_CONFIG_GLOBAL` (gitconfig, gitCredentials).
+    Volume,
+    /// Pod: `envFrom: secretRef` (env).
+    EnvFrom,
+    /// Tekton's credential init for a basic-auth Secret: `~/.git-credentials` for the
+    /// `tekton.dev/git-0` URL with git's store helper.
+    Tekton,
+    /// Flux / Argo CD (go-git): `Authorization: Bearer <bearerToken>` on every request.
+    Bearer,
+    /// Argo CD repository Secret: Basic `username:password`, or Bearer, for `url`.
+    ArgoCd,
+}
+
+impl Consumer {
+    fn of(format: &str) -> Self {
+        match format {
+            "gitconfig" | "gitCredentials" => Self::Volume,
+            "env" => Self::EnvFrom,
+            "basicAuth" => Self::Tekton,
+            "bearerToken" => Self::Bearer,
+            "argocd" => Self::ArgoCd,
+            other => panic!("unknown format {other}"),
+        }
+    }
+}
+
+struct Env {
+    ns: TestNamespace,
+    world: World,
+    _operator: Operator,
+    /// One directory per BitbucketToken, used as its `target.mountPath`.
+    mounts: tempfile::TempDir,
+}
+
+impl Env {
+    async fn start(prefix: &str) -> Self {
+        let client = client().await;
+        ensure_crd(&client).await;
+        let ns = TestNamespace::create(&client, prefix).await;
+        let world = World::start().await;
+        let operator = Operator::start(&ns.name, &world.sim, &[]);
+        let env = Self {
+            ns,
+            world,
+            _operator: operator,
+            mounts: tempfile::tempdir().expect("mounts dir"),
+        };
+        env.secret("corp-ca", "ca.crt", &env.world.sim.ca_pem())
+            .await;
+        env
+    }
+
+    async fn secret(&self, name: &str, key: &str, value: &str) {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "stringData": {key: value},
+        }))
+        .expect("Secret");
+        self.ns
+            .api::<Secret>()
+            .patch(
+                name,
+                &PatchParams::apply("bto-tests").force(),
+                &Patch::Apply(&secret),
+            )
+            .await
+            .expect("apply Secret");
+    }
+
+    fn mount_path(&self, name: &str) -> PathBuf {
+        self.mounts.path().join(name)
+    }
+
+    /// Creates a BitbucketToken for fixture token `token` with `spec` (token.secretRef, the
+    /// mount path and the DC server are filled in), rendering only `format`.
+    async fn create(&self, name: &str, token: &str, format: &str, mut spec: Value) {
+        self.secret(&format!("{name}-token"), "token", &self.world.secret(token))
+            .await;
+        spec["token"]["secretRef"] = json!({"name": format!("{name}-token"), "key": "token"});
+        spec["target"] = json!({
+            "formats": [format],
+            "mountPath": self.mount_path(name).display().to_string(),
+        });
+        if spec["token"]["kind"] == "HTTPAccessToken" {
+            spec["server"] = json!({"dataCenter": {
+                "url": self.world.sim.dc_base_url(),
+                "caBundleSecretRef": {"name": "corp-ca", "key": "ca.crt"},
+            }});
+        }
+        let object: BitbucketToken = serde_json::from_value(json!({
+            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+            "kind": "BitbucketToken",
+            "metadata": {"name": name},
+            "spec": spec,
+        }))
+        .expect("BitbucketToken");
+        self.ns
+            .api::<BitbucketToken>()
+            .create(&PostParams::default(), &object)
+            .await
+            .expect("create BitbucketToken");
+    }
+
+    /// Waits until `name` is Ready and returns its Secret as read back from the API server.
+    async fn rendered(&self, name: &str) -> Secret {
+        let bbt = wait_for(
+            &self.ns.api::<BitbucketToken>(),
+            name,
+            WAIT,
+            |obj: Option<&BitbucketToken>| {
+                obj.and_then(|o| o.status.as_ref()).is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True")
+                })
+            },
+        )
+        .await
+        .expect("exists");
+        let secret_name = bbt
+            .status
+            .and_then(|s| s.secret_name)
+            .expect("status names the Secret");
+        let secrets: Api<Secret> = self.ns.api();
+        secrets.get(&secret_name).await.expect("the Secret exists")
+    }
+
+    /// Sets the Secret up the way `consumer` does and returns git wired to it.
+    fn git_for(&self, name: &str, secret: &Secret, consumer: Consumer) -> GitRunner {
+        let ca = self.world.sim.ca_pem();
+        let data = secret_data(secret);
+        let header = |value: String| {
+            Wiring::Env(vec![
+                ("GIT_CONFIG_COUNT".into(), "1".into()),
+                ("GIT_CONFIG_KEY_0".into(), "http.extraHeader".into()),
+                (
+                    "GIT_CONFIG_VALUE_0".into(),
+                    format!("Authorization: {value}"),
+                ),
+            ])
+        };
+        let basic = |user: &str, password: &str| {
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        };
+        match consumer {
+            Consumer::Volume => {
+                let mount = self.mount_path(name);
+                std::fs::create_dir_all(&mount).expect("mount dir");
+                // Credentials are usually mounted 0400; other files keep the 0644 default.
+                mount_secret(secret, &mount, 0o400);
+                GitRunner::new(&ca, Wiring::GlobalConfig(mount.join(".gitconfig")))
+            }
+            Consumer::EnvFrom => GitRunner::new(&ca, Wiring::Env(env_from_secret(secret))),
+            Consumer::Bearer => {
+                GitRunner::new(&ca, header(format!("Bearer {}", data["bearerToken"])))
+            }
+            Consumer::ArgoCd => match data.get("bearerToken") {
+                Some(token) => GitRunner::new(&ca, header(format!("Bearer {token}"))),
+                None => GitRunner::new(
+                    &ca,
+                    header(format!(
+                        "Basic {}",
+                        basic(&data["username"], &data["password"])
+                    )),
+                ),
+            },
+            Consumer::Tekton => {
+                // What Tekton's creds-init writes for `tekton.dev/git-0: <url>`.
+                let annotations = secret.metadata.annotations.clone().unwrap_or_default();
+                let base = annotations
+                    .get("tekton.dev/git-0")
+                    .expect("basicAuth Secrets carry the Tekton annotation");
+                let url = url::Url::parse(base).expect("annotation is a URL");
+                // creds-init (Go) writes `url.UserPassword(username, password)`, which escapes
+                // everything but unreserved characters and `$&+,;=`; git's store decodes it.
+                const GO_USERINFO: &AsciiSet = &NON_ALPHANUMERIC
+                    .remove(b'-')
+                    .remove(b'.')
+                    .remove(b'_')
+                    .remove(b'~')
+                    .remove(b'$')
+                    .remove(b'&')
+                    .remove(b'+')
+                    .remove(b',')
+                    .remove(b';')
+                    .remove(b'=');
+                let line = format!(
+                    "{}://{}:{}@{}\n",
+                    url.scheme(),
+                    utf8_percent_encode(&data["username"], GO_USERINFO),
+                    utf8_percent_encode(&data["password"], GO_USERINFO),
+                    &url[url::Position::BeforeHost..url::Position::AfterPort],
+                );
+                let home = self.mount_path(name);
+                std::fs::create_dir_all(&home).expect("home");
+                std::fs::write(home.join(".git-credentials"), line)
+                    .expect("write .git-credentials");
+                let store = home.join(".git-credentials");
+                std::fs::write(
+                    home.join(".gitconfig"),
+                    format!(
+                        "[credential \"{base}\"]\n\thelper = store --file={}\n",
+                        store.display()
+                    ),
+                )
+                .expect("write .gitconfig");
+                GitRunner::new(&ca, Wiring::GlobalConfig(home.join(".gitconfig")))
+            }
+        }
+    }
+
+    /// The repository URL git should clone for this Secret (Argo CD: its `url`).
+    fn clone_url(&self, secret: &Secret, consumer: Consumer, default: &str) -> String {
+        if consumer != Consumer::ArgoCd {
+            return default.to_string();
+        }
+        let url = secret_data(secret)["url"].clone();
+        if url.ends_with('/') {
+            // A repo-creds template: any repository below the prefix.
+            format!("{url}{}", default.rsplit('/').next().unwrap_or_default())
+        } else {
+            url
+        }
+    }
+
+    fn git_log(&self, filter: impl Fn(&GitRequest) -> bool) -> Vec<GitRequest> {
+        self.world
+            .sim
+            .git_requests()
+            .into_iter()
+            .filter(|r| filter(r))
+            .collect()
+    }
+
+    async fn finish(self) {
+        self.ns.delete().await;
+    }
+}
+
+/// One BitbucketToken per (token, format): what to clone and whether push must work.
+struct Case {
+    name: String,
+    token: &'static str,
+    format: &'static str,
+    spec: Value,
+    url: String,
+    can_push: bool,
+}
+
+fn cases(
+    token: &'static str,
+    formats: &[&'static str],
+    spec: Value,
+    url: &str,
+    can_push: bool,
+) -> Vec<Case> {
+    formats
+        .iter()
+        .map(|format| Case {
+            name: format!("{token}-{}", format.to_ascii_lowercase()),
+            token,
+            format,
+            spec: spec.clone(),
+            url: url.to_string(),
+            can_push,
+        })
+        .collect()
+}
+
+/// Renders every case, then clones, fetches and pushes through each Secret.
+async fn prove(env: &Env, cases: Vec<Case>) {
+    for case in &cases {
+        env.create(&case.name, case.token, case.format, case.spec.clone())
+            .await;
+    }
+    let mut failures = Vec::new();
+    for case in &cases {
+        let secret = env.rendered(&case.name).await;
+        let consumer = Consumer::of(case.format);
+        let git = env.git_for(&case.name, &secret, consumer);
+        let url = env.clone_url(&secret, consumer, &case.url);
+        let what = format!("{} ({} via {consumer:?})", case.name, case.format);
+        let (repo, clone) = git.clone(&url, "clone").await;
+        if !clone.status.success() {
+            failures.push(format!("{what}: clone failed: {}", stderr(&clone)));
+            continue;
+        }
+        if !repo.join("README.md").exists() {
+            failures.push(format!("{what}: the clone has no README.md"));
+        }
+        let fetch = git.fetch(&repo).await;
+        if !fetch.status.success() {
+            failures.push(format!("{what}: fetch failed: {}", stderr(&fetch)));
+        }
+        let push = git
+            .commit_and_push(&repo, &format!("e2e-{}", case.name))
+            .await;
+        match (case.can_push, push.status.success()) {
+            (true, false) => failures.push(format!("{what}: push failed: {}", stderr(&push))),
+            (false, true) => failures.push(format!("{what}: push worked without write")),
+            (false, false) if !stderr(&push).contains("403") => {
+                failures.push(format!("{what}: push refused unclearly: {}", stderr(&push)))
+            }
+            _ => {}
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn repo_spec(kind: &str, permission: &str) -> Value {
+    json!({
+        "token": {"kind": kind},
+        "access": {"workspace": "acme", "repositories": ["payments"], "permission": permission},
+    })
+}
+
+fn user_spec(kind: &str, username: &str) -> Value {
+    let mut spec = json!({
+        "token": {"kind": kind, "username": username},
+        "access": {"workspace": "acme", "repositories": ["payments"], "permission": "write"},
+    });
+    // The REST API takes an API token with the account's email; app passwords use the username.
+    if kind == "APIToken" {
+        spec["token"]["email"] = json!("alice@example.com");
+    }
+    spec
+}
+
+const ALL_CLOUD: [&str; 6] = [
+    "gitconfig",
+    "gitCredentials",
+    "env",
+    "basicAuth",
+    "bearerToken",
+    "argocd",
+];
+const USER_FORMATS: [&str; 5] = ["gitconfig", "gitCredentials", "env", "basicAuth", "argocd"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_access_tokens_clone_fetch_and_push_through_every_format() {
+    let env = Env::start("git-cloud-at").await;
+    let payments = env.world.sim.cloud_clone_url("acme", "payments");
+    let mut all = Vec::new();
+    // `+/=` (rat-rw) and `%` (rat-pct) in the token, in every format.
+    for token in ["rat-rw", "rat-pct"] {
+        all.extend(cases(
+            token,
+            &ALL_CLOUD,
+            repo_spec("RepositoryAccessToken", "write"),
+            &payments,
+            true,
+        ));
+    }
+    all.extend(cases(
+        "rat-ro",
+        &["gitconfig", "gitCredentials", "env"],
+        repo_spec("RepositoryAccessToken", "read"),
+        &payments,
+        false,
+    ));
+    all.extend(cases(
+        "pat",
+        &["gitconfig", "gitCredentials"],
+        json!({"token": {"kind": "ProjectAccessToken"},
+               "access": {"workspace": "acme", "project": "PAY", "permission": "write"}}),
+        &payments,
+        true,
+    ));
+    all.extend(cases(
+        "wat",
+        &["env", "argocd"],
+        json!({"token": {"kind": "WorkspaceAccessToken"}, "access": {"workspace": "acme"}}),
+        &payments,
+        false,
+    ));
+    prove(&env, all).await;
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_and_app_passwords_clone_fetch_and_push_through_every_format() {
+    let env = Env::start("git-cloud-user").await;
+    let payments = env.world.sim.cloud_clone_url("acme", "payments");
+    let mut all = Vec::new();
+    all.extend(cases(
+        "api-rw",
+        &USER_FORMATS,
+        user_spec("APIToken", "alice"),
+        &payments,
+        true,
+    ));
+    for token in ["app", "app-pct"] {
+        all.extend(cases(
+            token,
+            &USER_FORMATS,
+            user_spec("AppPassword", "alice"),
+            &payments,
+            true,
+        ));
+    }
+    prove(&env, all).await;
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dc_tokens_clone_fetch_and_push_through_every_format() {
+    let env = Env::start("git-dc").await;
+    let payments = env.world.sim.dc_clone_url("PAY", "payments");
+    let dc = |username: Option<&str>, repositories: Value, permission: &str| {
+        let mut token = json!({"kind": "HTTPAccessToken"});
+        if let Some(user) = username {
+            token["username"] = json!(user);
+        }
+        json!({"token": token,
+               "access": {"project": "PAY", "repositories": repositories, "permission": permission}})
+    };
+    let mut all = Vec::new();
+    all.extend(cases(
+        "dc-repo-rw",
+        &["gitconfig", "env", "bearerToken", "argocd"],
+        dc(None, json!(["payments"]), "write"),
+        &payments,
+        true,
+    ));
+    all.extend(cases(
+        "dc-project-r",
+        &["gitconfig", "env", "bearerToken", "argocd"],
+        dc(None, json!([]), "read"),
+        &payments,
+        false,
+    ));
+    all.extend(cases(
+        "dc-personal",
+        &ALL_CLOUD,
+        dc(Some("bob"), json!(["payments", "ledger"]), "write"),
+        &payments,
+        true,
+    ));
+    prove(&env, all).await;
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_stops_git_in_every_format() {
+    let env = Env::start("git-revoked").await;
+    let payments = env.world.sim.cloud_clone_url("acme", "payments");
+    let formats = [
+        "gitconfig",
+        "gitCredentials",
+        "env",
+        "basicAuth",
+        "bearerToken",
+    ];
+    let all = cases(
+        "rat-rw",
+        &formats,
+        repo_spec("RepositoryAccessToken", "write"),
+        &payments,
+        true,
+    );
+    for case in &all {
+        env.create(&case.name, case.token, case.format, case.spec.clone())
+            .await;
+    }
+    let mut clones = Vec::new();
+    for case in &all {
+        let secret = env.rendered(&case.name).await;
+        let git = env.git_for(&case.name, &secret, Consumer::of(case.format));
+        let (repo, clone) = git.clone(&payments, "clone").await;
+        assert!(clone.status.success(), "{}: {}", case.name, stderr(&clone));
+        clones.push((case.name.clone(), git, repo));
+    }
+    env.world.sim.revoke("rat-rw");
+    env.world.sim.reset_git_requests();
+    for (name, git, repo) in &clones {
+        let fetch = git.fetch(repo).await;
+        assert!(
+            refused(&fetch),
+            "{name}: fetch after revocation: {}",
+            stderr(&fetch)
+        );
+        let clone = git.clone(&payments, "again").await.1;
+        assert!(
+            refused(&clone),
+            "{name}: clone after revocation: {}",
+            stderr(&clone)
+        );
+    }
+    // Every attempt presented the revoked token and got 401.
+    let with_token = env.git_log(|r| r.token_name.as_deref() == Some("rat-rw"));
+    assert!(!with_token.is_empty());
+    assert!(with_token.iter().all(|r| r.status == 401), "{with_token:?}");
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_never_reach_another_repository_workspace_or_host() {
+    let env = Env::start("git-scope").await;
+    let sim = &env.world.sim;
+    let git_formats = ["gitconfig", "gitCredentials", "env"];
+    let mut all = Vec::new();
+    all.extend(cases(
+        "wat",
+        &git_formats,
+        json!({"token": {"kind": "WorkspaceAccessToken"}, "access": {"workspace": "acme"}}),
+        "",
+        false,
+    ));
+    all.extend(cases(
+        "rat-rw",
+        &git_formats,
+        repo_spec("RepositoryAccessToken", "write"),
+        "",
+        true,
+    ));
+    all.extend(cases(
+        "dc-repo-rw",
+        &["gitconfig", "env"],
+        json!({"token": {"kind": "HTTPAccessToken"},
+               "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"}}),
+        "",
+        true,
+    ));
+    for case in &all {
+        env.create(&case.name, case.token, case.format, case.spec.clone())
+            .await;
+    }
+    let by_ip = |url: String| url.replacen("localhost", "127.0.0.1", 1);
+    for case in &all {
+        let secret = env.rendered(&case.name).await;
+        let git = env.git_for(&case.name, &secret, Consumer::of(case.format));
+        // (inside the target, outside it) pairs: the inside clone proves the wiring works.
+        let (inside, outside): (String, Vec<String>) = match case.token {
+            "wat" => (
+                sim.cloud_clone_url("acme", "payments"),
+                vec![
+                    sim.cloud_clone_url("globex", "payments"),
+                    by_ip(sim.cloud_clone_url("acme", "payments")),
+                ],
+            ),
+            "rat-rw" => (
+                sim.cloud_clone_url("acme", "payments"),
+                vec![
+                    sim.cloud_clone_url("acme", "ledger"),
+                    sim.cloud_clone_url("globex", "payments"),
+                    by_ip(sim.cloud_clone_url("acme", "payments")),
+                ],
+            ),
+            _ => (
+                sim.dc_clone_url("PAY", "payments"),
+                vec![
+                    sim.dc_clone_url("PAY", "ledger"),
+                    by_ip(sim.dc_clone_url("PAY", "payments")),
+                ],
+            ),
+        };
+        let (_, ok) = git.clone(&inside, "inside").await;
+        assert!(ok.status.success(), "{}: {}", case.name, stderr(&ok));
+        for (i, url) in outside.iter().enumerate() {
+            sim.reset_git_requests();
+            let (_, out) = git.clone(url, &format!("outside-{i}")).await;
+            assert!(
+                !out.status.success(),
+                "{}: cloned {url} without credentials",
+                case.name
+            );
+            let seen = sim.git_requests();
+            assert!(!seen.is_empty(), "{}: {url} was asked", case.name);
+            assert!(
+                seen.iter()
+                    .all(|r| r.auth == AuthSeen::None && r.token_name.is_none()),
+                "{}: credentials reached {url}: {seen:?}",
+                case.name
+            );
+        }
+    }
+    env.finish().await;
+}
