@@ -5,8 +5,15 @@ CRD_FILE := crds/bitbucket-token-operator.io_bitbuckettokens.yaml
 CHART_DIR := charts/bitbucket-token-operator
 CHART_CRD_FILE := $(CHART_DIR)/templates/crds/bitbucket-token-operator.io_bitbuckettokens.yaml
 DEPLOY_DIR := deploy
+.DEFAULT_GOAL := help
 
-.PHONY: help generate manifests check-generated fmt-check clippy lint tools cluster-up cluster-down test unit-test
+.PHONY: demo demo-down help generate manifests check-generated fmt-check clippy lint tools cluster-up cluster-down test unit-test
+
+demo: ## Run the operator on a local control plane with the Bitbucket simulator, sample tokens and a git clone
+	bash scripts/demo.sh
+
+demo-down: ## Stop what `make demo` started
+	bash scripts/demo-down.sh
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
