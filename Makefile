@@ -7,13 +7,17 @@ CHART_CRD_FILE := $(CHART_DIR)/templates/crds/bitbucket-token-operator.io_bitbuc
 DEPLOY_DIR := deploy
 .DEFAULT_GOAL := help
 
-.PHONY: demo demo-down help generate manifests check-generated fmt-check clippy lint tools cluster-up cluster-down test unit-test
+.PHONY: bench demo demo-down help generate manifests check-generated fmt-check clippy lint tools cluster-up cluster-down test unit-test
 
 demo: ## Run the operator on a local control plane with the Bitbucket simulator, sample tokens and a git clone
 	bash scripts/demo.sh
 
 demo-down: ## Stop what `make demo` started
 	bash scripts/demo-down.sh
+
+bench: tools ## Scale benchmark on a dedicated control plane (writes bench/RESULTS.md and bench/results.png); BENCH_ARGS=--sizes=100,1000
+	$(CARGO) build --release --locked -p bitbucket-token-operator --bin bitbucket-token-operator
+	$(CARGO) run --release --locked -p bto-bench -- $(BENCH_ARGS)
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'

@@ -3,6 +3,7 @@
 # certificates, waits for /readyz, and writes a kubeconfig and an env file into the state folder.
 # Reuses a control plane that is already running from the same state folder.
 #   BTO_STATE_DIR   where certificates, data, logs, pids and the kubeconfig go
+#   BTO_APISERVER_EXTRA_ARGS  extra kube-apiserver flags (the benchmark adds an audit log)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.sh
@@ -71,7 +72,7 @@ start kube-apiserver "$BIN_DIR/kube-apiserver" \
   --service-account-issuer "https://127.0.0.1:$api_port" --service-account-key-file "$pki/sa.pub" \
   --service-account-signing-key-file "$pki/sa.key" --service-cluster-ip-range 10.0.0.0/24 \
   --allow-privileged=true --disable-admission-plugins ServiceAccount --profiling=false \
-  --enable-priority-and-fairness=false --v=1
+  --enable-priority-and-fairness=false --v=1 ${BTO_APISERVER_EXTRA_ARGS:-}
 
 cat > "$kubeconfig" <<KC
 apiVersion: v1
