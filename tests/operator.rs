@@ -1140,3 +1140,30 @@ async fn metrics_follow_the_tokens_and_their_series_go_with_them() {
     assert_eq!(sample(&text, &valid_revoked), Some(0.0), "the other stays");
     env.finish().await;
 }
+
+#[tokio::test]
+async fn an_edited_rendered_secret_is_repaired() {
+    let env = Env::start("drift").await;
+    env.token_secret("src", "rat-rw").await;
+    env.create("one", rat_spec("src", "read", &["gitconfig"]))
+        .await;
+    env.wait_condition("one", "Ready", "True", "SecretRendered")
+        .await;
+    let rendered = env.secrets().get("one-git").await.unwrap();
+    let good = data(&rendered);
+    // Someone overwrites the rendered content (the operator's annotations stay as they were).
+    let patch = json!({"stringData": {".gitconfig": "[core]\n\tsshCommand = evil\n"}});
+    env.secrets()
+        .patch("one-git", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("tamper");
+    wait_for(
+        &env.secrets(),
+        "one-git",
+        WAIT,
+        move |s: Option<&Secret>| s.is_some_and(|s| data(s) == good),
+    )
+    .await
+    .unwrap();
+    env.finish().await;
+}

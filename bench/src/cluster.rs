@@ -64,7 +64,7 @@ impl Cluster {
         std::fs::write(&policy, POLICY).map_err(io("write the audit policy"))?;
         let audit_log = scratch.path().join("audit.log");
         let extra = format!(
-            "--audit-policy-file={} --audit-log-path={} --audit-log-maxsize=0",
+            "--audit-policy-file={} --audit-log-path={} --audit-log-maxsize=100000",
             policy.display(),
             audit_log.display()
         );

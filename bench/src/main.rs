@@ -53,6 +53,9 @@ pub struct Args {
     /// Where the plot goes.
     #[arg(long, default_value = "bench/results.png")]
     pub plot: PathBuf,
+    /// The operator's --log-level (its log goes to $TMPDIR/bto-bench-operator-<namespace>.log).
+    #[arg(long, default_value = "warn")]
+    pub operator_log_level: String,
     /// Writes in flight while creating objects (the benchmark's own client).
     #[arg(long, default_value_t = 32)]
     pub create_concurrency: usize,

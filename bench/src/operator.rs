@@ -22,12 +22,14 @@ impl Operator {
         sim: &Simulator,
         namespace: &str,
         port: u16,
+        log_level: &str,
     ) -> Result<Self> {
         let scratch = tempfile::tempdir().map_err(io("temp dir"))?;
         let ca = scratch.path().join("ca.pem");
         std::fs::write(&ca, sim.ca_pem()).map_err(io("write the simulator CA"))?;
-        let log = std::fs::File::create(scratch.path().join("operator.log"))
-            .map_err(io("operator log"))?;
+        // Kept after the run for a look at what the operator did.
+        let log_path = std::env::temp_dir().join(format!("bto-bench-operator-{namespace}.log"));
+        let log = std::fs::File::create(&log_path).map_err(io("operator log"))?;
         let child = Command::new(binary)
             .arg("run")
             .arg("--kubeconfig")
@@ -43,7 +45,7 @@ impl Operator {
             // Bitbucket is local and unlimited here: measure the operator, not the pacing.
             .args(["--bitbucket-rps", "100000"])
             .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
-            .args(["--log-level", "warn"])
+            .args(["--log-level", log_level])
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()

@@ -64,6 +64,7 @@ async fn measure(args: &Args, root: &Path, cluster: &Cluster) -> Result<Report> 
         "--timeout=60s",
     ])?;
     let mut report = Report::new(args, cluster)?;
+    warm_up(args, client.clone()).await?;
     for &n in &args.sizes {
         let run = scale_run(args, cluster, &client, n).await?;
         eprintln!(
@@ -83,6 +84,28 @@ async fn measure(args: &Args, root: &Path, cluster: &Cluster) -> Result<Report> 
         report.memory = memory;
     }
     Ok(report)
+}
+
+/// `prefix-<k>`, a fresh namespace name per run (the same N may be measured twice).
+fn unique(prefix: &str) -> String {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}-{k}")
+}
+
+/// A discarded baseline round, so that the first measured run does not pay for the benchmark
+/// client's connections and the API server's first requests to the new CRD.
+async fn warm_up(args: &Args, client: Client) -> Result<()> {
+    let namespace = unique("warm-up");
+    create_namespace(&client, &namespace).await?;
+    let controller = baseline::start(&client, &namespace);
+    let ready = watch_until_ready(&client, &namespace, 200, Instant::now(), READY_TIMEOUT);
+    create_tokens(&client, &namespace, 200, 20, args.create_concurrency).await?;
+    ready
+        .await
+        .map_err(|e| BenchError::Failed(format!("watch task: {e}")))??;
+    controller.abort();
+    Ok(())
 }
 
 fn distinct(args: &Args, n: usize) -> usize {
@@ -125,7 +148,14 @@ async fn start_operator(
     namespace: &str,
 ) -> Result<Operator> {
     let port = free_port()?;
-    let operator = Operator::start(&args.operator, cluster, sim, namespace, port)?;
+    let operator = Operator::start(
+        &args.operator,
+        cluster,
+        sim,
+        namespace,
+        port,
+        &args.operator_log_level,
+    )?;
     wait_ready(port, operator.pid()).await?;
     Ok(operator)
 }
@@ -133,7 +163,7 @@ async fn start_operator(
 async fn scale_run(args: &Args, cluster: &Cluster, client: &Client, n: usize) -> Result<ScaleRun> {
     let distinct = distinct(args, n);
     // The operator.
-    let namespace = format!("op-{n}");
+    let namespace = unique(&format!("op-{n}"));
     create_namespace(client, &namespace).await?;
     let sim = world::start(distinct).await?;
     let operator = start_operator(args, cluster, &sim, &namespace).await?;
@@ -154,7 +184,7 @@ async fn scale_run(args: &Args, cluster: &Cluster, client: &Client, n: usize) ->
     sim.shutdown().await;
 
     // The baseline, on the same control plane.
-    let namespace = format!("base-{n}");
+    let namespace = unique(&format!("base-{n}"));
     create_namespace(client, &namespace).await?;
     let controller = baseline::start(client, &namespace);
     let started = Instant::now();

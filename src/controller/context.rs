@@ -30,6 +30,8 @@ pub struct Context {
     pub validator: Validator,
     pub cache: ValidationCache,
     pub index: SecretIndex,
+    /// Rendered Secrets as this process last wrote them (see [`OwnWrites`]).
+    pub own_writes: super::own_writes::OwnWrites,
     pub recorder: Recorder,
     pub settings: ReconcileSettings,
     /// Consecutive transient failures per BitbucketToken uid, for back-off.
@@ -50,6 +52,7 @@ impl Context {
             validator,
             cache: ValidationCache::default(),
             index: SecretIndex::default(),
+            own_writes: Default::default(),
             recorder,
             settings,
             failures: Mutex::default(),

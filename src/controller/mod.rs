@@ -4,6 +4,7 @@ pub mod context;
 pub mod error;
 pub mod events;
 pub mod index;
+pub mod own_writes;
 pub mod reasons;
 pub mod reconcile;
 pub mod resume;

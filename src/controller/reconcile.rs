@@ -414,7 +414,16 @@ async fn render_target(
         }
     };
     Ok(
-        match target::write(secrets, bbt, target_name, rendered, fingerprint).await? {
+        match target::write(
+            secrets,
+            bbt,
+            target_name,
+            rendered,
+            fingerprint,
+            &ctx.own_writes,
+        )
+        .await?
+        {
             TargetOutcome::Written { change, replaced } => Written {
                 state: SecretState::Current {
                     name: target_name.to_string(),

@@ -12,7 +12,9 @@ use kube::{
         Controller, WatchStreamExt,
         controller::Action,
         events::{Recorder, Reporter},
-        reflector::{ObjectRef, Store},
+        predicates,
+        reflector::{self, ObjectRef, Store},
+        utils::Predicate,
         watcher,
     },
 };
@@ -283,16 +285,37 @@ fn controller(
         None => (Api::all(client.clone()), Api::all(client)),
     };
     let index = context.index.clone();
+    let own_writes = context.own_writes.clone();
     // Secrets are watched by metadata only: their data never enters the operator's memory
     // except for the token Secrets it reads on purpose. A change to a rendered Secret wakes
     // its owner (to repair drift); a change to a token Secret wakes the objects reading it.
     let secret_changes = watcher(secrets, watcher::Config::default())
         .default_backoff()
         .touched_objects();
-    Controller::new(tokens, watcher::Config::default())
+    // Only spec (generation) and annotation (revalidate) changes trigger a reconcile: the
+    // operator's own status writes would otherwise wake every object a second time, doubling its
+    // reads. Timers (revalidation, the Expiring flip) come from the reconciler's requeues.
+    let (store, writer) = reflector::store();
+    let token_changes = watcher(tokens, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation.combine(predicates::annotations),
+            Default::default(),
+        );
+    Controller::for_stream(token_changes, store)
         .watches_stream(secret_changes, move |secret| {
             let namespace = secret.namespace().unwrap_or_default();
             let mut wake = index.readers(&namespace, &secret.name_any());
+            if own_writes.is_own(
+                &namespace,
+                &secret.name_any(),
+                secret.resource_version().as_deref(),
+            ) {
+                // The echo of this process's own write: the owner already knows.
+                return wake;
+            }
             wake.extend(
                 secret
                     .owner_references()

@@ -14,7 +14,7 @@ use kube::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{context::FIELD_MANAGER, error::Error, events::SecretChange};
+use super::{context::FIELD_MANAGER, error::Error, events::SecretChange, own_writes::OwnWrites};
 use crate::{
     api::{BitbucketToken, DeletionPolicy},
     render::RenderedSecret,
@@ -51,8 +51,13 @@ pub async fn write(
     name: &str,
     rendered: RenderedSecret,
     fingerprint: &str,
+    own_writes: &OwnWrites,
 ) -> Result<TargetOutcome, Error> {
     let uid = owner.uid().ok_or(Error::NoUid)?;
+    let namespace = owner.namespace().unwrap_or_default();
+    let record = |written: &Secret| {
+        own_writes.record(&namespace, name, written.resource_version());
+    };
     let desired = desired_secret(owner, &uid, name, rendered, fingerprint);
     let hash = content_hash(&desired);
     let existing = api.get_opt(name).await.map_err(Error::ReadTarget)?;
@@ -66,10 +71,13 @@ pub async fn write(
             ..PostParams::default()
         };
         return match api.create(&params, &fresh).await {
-            Ok(_) => Ok(TargetOutcome::Written {
-                change: SecretChange::Written,
-                replaced: None,
-            }),
+            Ok(created) => {
+                record(&created);
+                Ok(TargetOutcome::Written {
+                    change: SecretChange::Written,
+                    replaced: None,
+                })
+            }
             // Someone created it between our read and our write: theirs, not ours.
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(TargetOutcome::Conflict),
             Err(error) => Err(Error::WriteTarget(error)),
@@ -78,7 +86,11 @@ pub async fn write(
     if !belongs_to(&existing, &uid) {
         return Ok(TargetOutcome::Conflict);
     }
-    if existing.annotations().get(CONTENT_HASH_ANNOTATION) == Some(&hash) {
+    // The annotation says what this operator last wrote; the data says what is there now (an
+    // edit of the data leaves the annotation alone, and must be repaired).
+    if existing.annotations().get(CONTENT_HASH_ANNOTATION) == Some(&hash)
+        && holds(&existing, &desired)
+    {
         return Ok(TargetOutcome::Written {
             change: SecretChange::Unchanged,
             replaced: None,
@@ -102,25 +114,41 @@ pub async fn write(
             field_manager: Some(FIELD_MANAGER.into()),
             ..PostParams::default()
         };
-        api.create(&params, &applied)
+        let created = api
+            .create(&params, &applied)
             .await
             .map_err(Error::WriteTarget)?;
+        record(&created);
         return Ok(TargetOutcome::Written {
             change: SecretChange::Written,
             replaced,
         });
     }
-    api.patch(
-        name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&applied),
-    )
-    .await
-    .map_err(Error::WriteTarget)?;
+    let patched = api
+        .patch(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&applied),
+        )
+        .await
+        .map_err(Error::WriteTarget)?;
+    record(&patched);
     Ok(TargetOutcome::Written {
         change: SecretChange::Written,
         replaced,
     })
+}
+
+/// True when `existing` has `desired`'s type and every key of its data with the same value (keys
+/// someone else added are theirs to keep).
+fn holds(existing: &Secret, desired: &Secret) -> bool {
+    let have = existing.data.clone().unwrap_or_default();
+    existing.type_ == desired.type_
+        && desired
+            .data
+            .iter()
+            .flatten()
+            .all(|(key, value)| have.get(key) == Some(value))
 }
 
 /// True when `secret` was written for the BitbucketToken with `uid`.
