@@ -60,18 +60,26 @@ pub async fn write(
     };
     let desired = desired_secret(owner, &uid, name, rendered, fingerprint);
     let hash = content_hash(&desired);
-    let existing = api.get_opt(name).await.map_err(Error::ReadTarget)?;
+    // A BitbucketToken that never rendered a Secret most likely has none: try to create it
+    // first and read only when that fails (saves a read per new object; a Secret that exists
+    // answers 409 and takes the normal path below).
+    let existing = if never_rendered(owner) {
+        match create(api, &desired, &hash).await? {
+            Some(created) => {
+                record(&created);
+                return Ok(TargetOutcome::Written {
+                    change: SecretChange::Written,
+                    replaced: None,
+                });
+            }
+            None => api.get_opt(name).await.map_err(Error::ReadTarget)?,
+        }
+    } else {
+        api.get_opt(name).await.map_err(Error::ReadTarget)?
+    };
     let Some(existing) = existing else {
-        let mut fresh = desired;
-        fresh
-            .annotations_mut()
-            .insert(CONTENT_HASH_ANNOTATION.into(), hash);
-        let params = PostParams {
-            field_manager: Some(FIELD_MANAGER.into()),
-            ..PostParams::default()
-        };
-        return match api.create(&params, &fresh).await {
-            Ok(created) => {
+        return match create(api, &desired, &hash).await? {
+            Some(created) => {
                 record(&created);
                 Ok(TargetOutcome::Written {
                     change: SecretChange::Written,
@@ -79,8 +87,7 @@ pub async fn write(
                 })
             }
             // Someone created it between our read and our write: theirs, not ours.
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(TargetOutcome::Conflict),
-            Err(error) => Err(Error::WriteTarget(error)),
+            None => Ok(TargetOutcome::Conflict),
         };
     };
     if !belongs_to(&existing, &uid) {
@@ -137,6 +144,30 @@ pub async fn write(
         change: SecretChange::Written,
         replaced,
     })
+}
+
+fn never_rendered(owner: &BitbucketToken) -> bool {
+    owner
+        .status
+        .as_ref()
+        .is_none_or(|status| status.secret_name.is_none())
+}
+
+/// Creates `desired` with its content hash; `None` when a Secret of that name already exists.
+async fn create(api: &Api<Secret>, desired: &Secret, hash: &str) -> Result<Option<Secret>, Error> {
+    let mut fresh = desired.clone();
+    fresh
+        .annotations_mut()
+        .insert(CONTENT_HASH_ANNOTATION.into(), hash.to_string());
+    let params = PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PostParams::default()
+    };
+    match api.create(&params, &fresh).await {
+        Ok(created) => Ok(Some(created)),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(None),
+        Err(error) => Err(Error::WriteTarget(error)),
+    }
 }
 
 /// True when `existing` has `desired`'s type and every key of its data with the same value (keys
