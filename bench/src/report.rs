@@ -10,6 +10,8 @@ pub struct ScaleRun {
     pub operator_time: Duration,
     pub baseline_time: Duration,
     pub peak_rss: u64,
+    /// Resident memory once all were Ready (the peak includes the burst).
+    pub ready_rss: u64,
     pub cpu: Duration,
     pub requests: BTreeMap<String, u64>,
     pub bitbucket_calls: usize,
@@ -120,9 +122,9 @@ impl Report {
         let _ = writeln!(md, "## Time to all Ready\n");
         let _ = writeln!(
             md,
-            "| N | distinct tokens | operator | baseline | operator / baseline | peak RSS | CPU | Bitbucket calls | API requests (by verb) |"
+            "| N | distinct tokens | operator | baseline | operator / baseline | peak RSS | RSS when Ready | CPU | Bitbucket calls | API requests (by verb) |"
         );
-        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
         for run in &self.scale {
             let verbs: Vec<String> = [
                 "get", "list", "watch", "create", "patch", "update", "delete",
@@ -135,13 +137,14 @@ impl Report {
             .collect();
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.1} s | {:.1} s | {:.2} | {:.1} MiB | {:.1} s | {} | {} |",
+                "| {} | {} | {:.1} s | {:.1} s | {:.2} | {:.1} MiB | {:.1} MiB | {:.1} s | {} | {} |",
                 run.n,
                 run.distinct,
                 run.operator_time.as_secs_f64(),
                 run.baseline_time.as_secs_f64(),
                 run.ratio(),
                 mib(run.peak_rss),
+                mib(run.ready_rss),
                 run.cpu.as_secs_f64(),
                 run.bitbucket_calls,
                 verbs.join(", ")

@@ -68,11 +68,12 @@ async fn measure(args: &Args, root: &Path, cluster: &Cluster) -> Result<Report> 
     for &n in &args.sizes {
         let run = scale_run(args, cluster, &client, n).await?;
         eprintln!(
-            "bto-bench: N={n}: operator {:.1}s, baseline {:.1}s (x{:.2}), peak RSS {:.1} MiB, CPU {:.1}s, {} Bitbucket calls",
+            "bto-bench: N={n}: operator {:.1}s, baseline {:.1}s (x{:.2}), peak RSS {:.1} MiB (when Ready {:.1} MiB), CPU {:.1}s, {} Bitbucket calls",
             run.operator_time.as_secs_f64(),
             run.baseline_time.as_secs_f64(),
             run.ratio(),
             process::mib(run.peak_rss),
+            process::mib(run.ready_rss),
             run.cpu.as_secs_f64(),
             run.bitbucket_calls
         );
@@ -201,6 +202,7 @@ async fn scale_run(args: &Args, cluster: &Cluster, client: &Client, n: usize) ->
         operator_time,
         baseline_time,
         peak_rss: usage.peak_rss,
+        ready_rss: usage.rss,
         cpu: usage.cpu.saturating_sub(cpu_before),
         requests,
         bitbucket_calls,

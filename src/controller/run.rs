@@ -194,7 +194,15 @@ async fn run_controllers(
     );
     let controllers: Vec<_> = scopes
         .into_iter()
-        .map(|namespace| controller(client.clone(), namespace, &context, shutdown))
+        .map(|namespace| {
+            controller(
+                client.clone(),
+                namespace,
+                &context,
+                shutdown,
+                args.concurrency,
+            )
+        })
         .collect();
     let stores: Vec<_> = controllers.iter().map(Controller::store).collect();
     for reason in Error::METRIC_LABELS {
@@ -275,6 +283,7 @@ fn controller(
     namespace: Option<String>,
     context: &Arc<Context>,
     shutdown: &Shutdown,
+    concurrency: u16,
 ) -> Controller<BitbucketToken> {
     let (tokens, secrets): (Api<BitbucketToken>, Api<PartialObjectMeta<Secret>>) = match &namespace
     {
@@ -298,6 +307,14 @@ fn controller(
     let (store, writer) = reflector::store();
     let token_changes = watcher(tokens, watcher::Config::default())
         .default_backoff()
+        // managedFields and kubectl's last-applied copy are often more than half of an object,
+        // and nothing here reads them.
+        .modify(|token| {
+            token.managed_fields_mut().clear();
+            token
+                .annotations_mut()
+                .remove("kubectl.kubernetes.io/last-applied-configuration");
+        })
         .reflect(writer)
         .applied_objects()
         .predicate_filter(
@@ -327,6 +344,7 @@ fn controller(
             );
             wake
         })
+        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown.triggered())
 }
 

@@ -47,6 +47,11 @@ pub struct RunArgs {
     #[arg(long, env = "BTO_BITBUCKET_RPS", default_value_t = 5)]
     pub bitbucket_rps: u32,
 
+    /// BitbucketTokens reconciled at the same time (per watched namespace); bounds memory and the
+    /// burst on the API server when thousands change at once.
+    #[arg(long, env = "BTO_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+
     /// Log level or tracing filter (e.g. info, debug, bitbucket_token_operator=debug).
     #[arg(long, env = "BTO_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
