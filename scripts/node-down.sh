@@ -86,6 +86,7 @@ fi
 
 # 7. folders
 rm -rf "$NODE_ROOT" "$NODE_RUN" "$NODE_STATE"
+# the shims' sockets live in the fixed /run/containerd/s (named after this node's socket)
 rmdir /run/containerd/s /run/containerd 2>/dev/null
 log "node $NODE_NAME down"
 true
