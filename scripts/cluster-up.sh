@@ -112,11 +112,12 @@ done
 # Besides garbage collection, namespaces and ClusterRole aggregation, what a node and its pods
 # need: node-lifecycle (removes the not-ready taint every new Node gets, else nothing is
 # scheduled), taint eviction, Deployments, ReplicaSets, Jobs, default ServiceAccounts and the
-# kube-root-ca.crt ConfigMap (pods' ServiceAccount token volume), EndpointSlices, pod GC.
+# kube-root-ca.crt ConfigMap (pods' ServiceAccount token volume), EndpointSlices and Endpoints (the
+# API server's service proxy reads Endpoints), pod GC.
 controllers=garbage-collector-controller,namespace-controller,clusterrole-aggregation-controller
 controllers=$controllers,node-lifecycle-controller,taint-eviction-controller,deployment-controller
 controllers=$controllers,replicaset-controller,job-controller,serviceaccount-controller
-controllers=$controllers,root-ca-certificate-publisher-controller,endpointslice-controller
+controllers=$controllers,root-ca-certificate-publisher-controller,endpointslice-controller,endpoints-controller
 controllers=$controllers,pod-garbage-collector-controller
 log "starting kube-controller-manager"
 start kube-controller-manager "$BIN_DIR/kube-controller-manager" --kubeconfig "$kubeconfig" \

@@ -90,10 +90,16 @@ extraArgs: ["--cloud-api-url=$CLOUD_API_URL", "--cloud-git-url=$ORIGIN"]
 logFormat: text
 VALUES
 "$BIN_DIR/helm" uninstall bto -n "$OP_NS" --wait >/dev/null 2>&1 || true
+# A CRD left by the tests on a reused cluster: let this release adopt it, as Helm requires.
+crd=crd/bitbuckettokens.bitbucket-token-operator.io
+if kubectl get "$crd" >/dev/null 2>&1; then
+  kubectl label "$crd" app.kubernetes.io/managed-by=Helm --overwrite >/dev/null
+  kubectl annotate "$crd" meta.helm.sh/release-name=bto meta.helm.sh/release-namespace="$OP_NS" --overwrite >/dev/null
+fi
 "$BIN_DIR/helm" install bto "$root/charts/bitbucket-token-operator" -n "$OP_NS" -f "$DEMO_DIR/values.yaml" --wait --timeout 120s
 kubectl -n "$OP_NS" get pods -o wide
 DEPLOY=bto-bitbucket-token-operator
-METRICS_PATH=/api/v1/namespaces/$OP_NS/services/$DEPLOY:8080/proxy/metrics
+METRICS_PATH=/api/v1/namespaces/$OP_NS/services/$DEPLOY-metrics:8080/proxy/metrics
 
 step "Storing the demo tokens in Secrets and applying examples/tokens/ in namespace $NS"
 # The simulator's fake tokens, by the Secret each example reads (never printed, never in argv).
