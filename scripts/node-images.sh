@@ -42,7 +42,7 @@ pause_image() {
   [ -f "$IMAGES_DIR/pause.tar" ] && return
   local work src
   work=$(mktemp -d)
-  src=$(cd "$TOOLS_DIR/src/kubernetes-node" 2>/dev/null && go list -m -f '{{.Dir}}' k8s.io/kubernetes)
+  src=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
   mkdir -p "$work/rootfs"
   gcc -Os -Wall -Werror -static -DVERSION="v3.10-bto" -o "$work/rootfs/pause" "$src/build/pause/linux/pause.c"
   strip "$work/rootfs/pause"

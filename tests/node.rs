@@ -295,43 +295,10 @@ async fn assert_uninstalled(env: &NodeEnv, lease: &str, rendered: &[&str]) {
             .len(),
         2
     );
-    let selector = ListParams::default().labels(&env.selector());
-    assert!(
-        env.ns
-            .api::<Deployment>()
-            .list(&selector)
-            .await
-            .expect("list")
-            .items
-            .is_empty()
-    );
-    assert!(
-        env.ns
-            .api::<ServiceAccount>()
-            .list(&selector)
-            .await
-            .expect("list")
-            .items
-            .is_empty()
-    );
-    assert!(
-        env.ns
-            .api::<Role>()
-            .list(&selector)
-            .await
-            .expect("list")
-            .items
-            .is_empty()
-    );
-    assert!(
-        env.ns
-            .api::<RoleBinding>()
-            .list(&selector)
-            .await
-            .expect("list")
-            .items
-            .is_empty()
-    );
+    none_of_the_release::<Deployment>(env).await;
+    none_of_the_release::<ServiceAccount>(env).await;
+    none_of_the_release::<Role>(env).await;
+    none_of_the_release::<RoleBinding>(env).await;
     wait_until("the operator pods are gone", WAIT, || async {
         pod_names(&env.ns, &env.selector())
             .await
@@ -351,6 +318,25 @@ async fn assert_uninstalled(env: &NodeEnv, lease: &str, rendered: &[&str]) {
         "found: after helm uninstall the Lease stays, holder {:?}",
         lease.and_then(|l| l.spec?.holder_identity)
     );
+}
+
+/// Fails unless no object of kind `K` carries the release's instance label.
+async fn none_of_the_release<K>(env: &NodeEnv)
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let left = env
+        .ns
+        .api::<K>()
+        .list(&ListParams::default().labels(&env.selector()))
+        .await
+        .expect("list")
+        .items;
+    assert!(left.is_empty(), "left by the release: {left:?}");
 }
 
 /// Two replicas: deleting the leader's pod hands the Lease to the standby, and a BitbucketToken
