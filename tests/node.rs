@@ -31,8 +31,8 @@ use support::{
     TestNamespace, client, ensure_crd,
     helm::{Helm, fullname},
     node::{
-        Install, exec, gateway, git_pod_spec, install_operator, lease_holder, pod_names, run_job,
-        wait_available, wait_default_service_account, wait_log, wait_pod_ready,
+        Install, exec, gateway, git_pod_spec, install_operator, lease_holder, node_var, pod_names,
+        run_job, wait_available, wait_default_service_account, wait_log, wait_pod_ready,
     },
     wait_for, wait_until,
 };
@@ -529,4 +529,60 @@ async fn a_rotated_token_reaches_a_running_pod_and_rolls_the_selected_deployment
         "the operator stamped the pod template of {name}"
     );
     env.finish().await;
+}
+
+/// The pod network: a pod (non-root, no hostNetwork) reaches the API server at the `kubernetes`
+/// Service address with its ServiceAccount token mounted, and this machine at the bridge address,
+/// and not an address outside (the guard rules drop whatever leaves the bridge for elsewhere).
+#[tokio::test]
+async fn a_pod_reaches_the_api_server_and_this_machine_and_nothing_else() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "node-net").await;
+    wait_default_service_account(&ns).await;
+    let host = tokio::net::TcpListener::bind((gateway(), 0))
+        .await
+        .expect("listen on the bridge address");
+    let port = host.local_addr().expect("address").port();
+    let accept = tokio::spawn(async move { host.accept().await.map(|_| ()) });
+    let script = format!(
+        "test -s /var/run/secrets/kubernetes.io/serviceaccount/token && echo token\n\
+         (exec 3<>/dev/tcp/$KUBERNETES_SERVICE_HOST/$KUBERNETES_SERVICE_PORT) && echo api\n\
+         (exec 3<>/dev/tcp/{}/{port}) && echo host\n\
+         rc=0; timeout 3 bash -c 'exec 3<>/dev/tcp/192.0.2.1/53' 2>/dev/null || rc=$?; echo outside=$rc\n\
+         rc=0; timeout 3 bash -c 'exec 3<>/dev/tcp/10.0.0.77/443' 2>/dev/null || rc=$?; echo service=$rc",
+        gateway()
+    );
+    let dropped = guard_drops();
+    let (ok, logs) = run_job(&ns, "net", git_pod_spec(&script, &[], &[])).await;
+    assert!(ok, "{logs}");
+    let lines: Vec<&str> = logs.lines().collect();
+    // 124: timed out, nothing answered (the machine itself is refused at once by 192.0.2.1)
+    assert_eq!(
+        lines,
+        ["token", "api", "host", "outside=124", "service=124"],
+        "{logs}"
+    );
+    assert!(
+        guard_drops() > dropped,
+        "the FORWARD guard dropped the pod's packets"
+    );
+    accept
+        .await
+        .expect("join")
+        .expect("the pod connected to this machine");
+    ns.delete().await;
+}
+
+/// Packets the node's FORWARD guard rules (tagged with the node's name) have dropped so far.
+fn guard_drops() -> u64 {
+    let tag = format!("/* {} */", node_var("BTO_NODE_NAME"));
+    let output = std::process::Command::new("iptables")
+        .args(["-w", "-t", "filter", "-L", "FORWARD", "-v", "-x", "-n"])
+        .output()
+        .expect("run iptables");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| l.contains(&tag) && l.contains("DROP"))
+        .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }

@@ -230,7 +230,8 @@ pub async fn wait_default_service_account(ns: &TestNamespace) {
 /// BitbucketToken's rendered Secret at its mount path, `env_from`: Secrets for `envFrom`. The
 /// simulator's CA comes from the `bitbucket-ca` ConfigMap at `/etc/bitbucket-ca/ca.crt`.
 pub fn git_pod_spec(script: &str, mounts: &[(&str, &str)], env_from: &[&str]) -> Value {
-    let mut volumes = vec![json!({"name": "ca", "configMap": {"name": "bitbucket-ca"}})];
+    let mut volumes =
+        vec![json!({"name": "ca", "configMap": {"name": "bitbucket-ca", "optional": true}})];
     let mut volume_mounts =
         vec![json!({"name": "ca", "mountPath": "/etc/bitbucket-ca", "readOnly": true})];
     for (i, (secret, path)) in mounts.iter().enumerate() {
