@@ -123,7 +123,7 @@ kubectl -n "$NS" get bbt
 
 step "The .gitconfig rendered into Secret api-ci-git (token masked)"
 kubectl -n "$NS" get secret api-ci-git -o jsonpath='{.data.\.gitconfig}' | base64 -d |
-  sed -E 's/(Bearer )[^"]+/\1********/'
+  sed -E 's/(Bearer |Basic )[^"]+/\1********/'
 
 # clone_job <name>: a Job (user 1000) that mounts api-ci-git at the token's mountPath and clones
 clone_job() {

@@ -66,6 +66,7 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 fn cloud_repo(slug: &str, project: &str, private: bool) -> CloudRepository {
     CloudRepository {
+        name: None,
         slug: slug.into(),
         project: project.into(),
         private,
@@ -170,9 +171,10 @@ pub fn fixture() -> Fixture {
             scopes: strings(&["write:repository:bitbucket"]),
             ..token("api-write-only", API_WRITE_ONLY, SimTokenKind::ApiToken)
         },
+        // "Account: Read" and "Repositories: Read", as app passwords were usually made.
         TokenFixture {
             user: Some(USERNAME.into()),
-            scopes: strings(&["repository"]),
+            scopes: strings(&["account", "repository"]),
             ..token("app-password", APP_PASSWORD, SimTokenKind::AppPassword)
         },
         TokenFixture {
@@ -246,11 +248,13 @@ pub fn fixture() -> Fixture {
                     key: "OPS".into(),
                     name: "Operations".into(),
                     repositories: strings(&["deploy", "infra", "runbooks", "tools", "web"]),
+                    repository_names: [("runbooks".to_string(), "Run Books".to_string())].into(),
                 },
                 DcProject {
                     key: "SEC".into(),
                     name: "Security".into(),
                     repositories: strings(&["vault"]),
+                    ..DcProject::default()
                 },
             ],
             users: vec![alice, bob],
