@@ -15,3 +15,10 @@ TOOLS_DIR="$CACHE_ROOT/tools-k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION"
 BIN_DIR="$TOOLS_DIR/bin"
 # Runtime state of a started control plane (certificates, data, kubeconfig, pids).
 STATE_DIR=${BTO_STATE_DIR:-${TMPDIR:-/tmp}/bitbucket-token-operator-cluster}
+# Consumers' own code, built as small test programs by build-consumers.sh (newest releases whose
+# go.mod accepts the local Go toolchain). Tekton Pipelines: pkg/credentials/gitcreds (creds-init).
+TEKTON_PIPELINE_VERSION=1.9.0
+# Flux: github.com/fluxcd/pkg/git/gogit (source-controller's and image-automation's git client).
+FLUX_GOGIT_VERSION=0.43.0
+# git older than 2.31 (no GIT_CONFIG_COUNT, no GIT_CONFIG_GLOBAL): Debian bullseye's package.
+OLD_GIT_DEBIAN_VERSION=1:2.30.2-1+deb11u2

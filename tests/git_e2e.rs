@@ -4,31 +4,24 @@
 //! server, which applies the same token rules as its API.
 
 mod support;
+#[path = "support/rendered.rs"]
+mod rendered;
 #[path = "support/world.rs"]
 mod world;
 
-use std::{path::PathBuf, time::Duration};
-
 use base64::Engine;
-use bitbucket_simulator::{AuthSeen, GitRequest};
-use bitbucket_token_operator::api::BitbucketToken;
+use bitbucket_simulator::AuthSeen;
 use k8s_openapi::api::core::v1::Secret;
-use kube::{
-    Api,
-    api::{Patch, PatchParams, PostParams},
-};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rendered::Env;
 use serde_json::{Value, json};
 use support::{
-    TestNamespace, client, ensure_crd,
     git::{GitRunner, Wiring, refused, stderr},
-    kubelet::{env_from_secret, mount_secret, secret_data},
-    operator::Operator,
-    wait_for,
+    kubelet::{env_from_secret, mount_secret_for, secret_data},
 };
-use world::World;
 
-const WAIT: Duration = Duration::from_secs(60);
+/// `runAsUser` and `fsGroup` of the example pods: git never runs as root in a pod.
+const POD_USER: u32 = 1000;
 
 /// How the consumer of a format hands the Secret to git.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,107 +52,7 @@ impl Consumer {
     }
 }
 
-struct Env {
-    ns: TestNamespace,
-    world: World,
-    _operator: Operator,
-    /// One directory per BitbucketToken, used as its `target.mountPath`.
-    mounts: tempfile::TempDir,
-}
-
 impl Env {
-    async fn start(prefix: &str) -> Self {
-        let client = client().await;
-        ensure_crd(&client).await;
-        let ns = TestNamespace::create(&client, prefix).await;
-        let world = World::start().await;
-        let operator = Operator::start(&ns.name, &world.sim, &[]);
-        let env = Self {
-            ns,
-            world,
-            _operator: operator,
-            mounts: tempfile::tempdir().expect("mounts dir"),
-        };
-        env.secret("corp-ca", "ca.crt", &env.world.sim.ca_pem())
-            .await;
-        env
-    }
-
-    async fn secret(&self, name: &str, key: &str, value: &str) {
-        let secret: Secret = serde_json::from_value(json!({
-            "metadata": {"name": name},
-            "stringData": {key: value},
-        }))
-        .expect("Secret");
-        self.ns
-            .api::<Secret>()
-            .patch(
-                name,
-                &PatchParams::apply("bto-tests").force(),
-                &Patch::Apply(&secret),
-            )
-            .await
-            .expect("apply Secret");
-    }
-
-    fn mount_path(&self, name: &str) -> PathBuf {
-        self.mounts.path().join(name)
-    }
-
-    /// Creates a BitbucketToken for fixture token `token` with `spec` (token.secretRef, the
-    /// mount path and the DC server are filled in), rendering only `format`.
-    async fn create(&self, name: &str, token: &str, format: &str, mut spec: Value) {
-        self.secret(&format!("{name}-token"), "token", &self.world.secret(token))
-            .await;
-        spec["token"]["secretRef"] = json!({"name": format!("{name}-token"), "key": "token"});
-        spec["target"] = json!({
-            "formats": [format],
-            "mountPath": self.mount_path(name).display().to_string(),
-        });
-        if spec["token"]["kind"] == "HTTPAccessToken" {
-            spec["server"] = json!({"dataCenter": {
-                "url": self.world.sim.dc_base_url(),
-                "caBundleSecretRef": {"name": "corp-ca", "key": "ca.crt"},
-            }});
-        }
-        let object: BitbucketToken = serde_json::from_value(json!({
-            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
-            "kind": "BitbucketToken",
-            "metadata": {"name": name},
-            "spec": spec,
-        }))
-        .expect("BitbucketToken");
-        self.ns
-            .api::<BitbucketToken>()
-            .create(&PostParams::default(), &object)
-            .await
-            .expect("create BitbucketToken");
-    }
-
-    /// Waits until `name` is Ready and returns its Secret as read back from the API server.
-    async fn rendered(&self, name: &str) -> Secret {
-        let bbt = wait_for(
-            &self.ns.api::<BitbucketToken>(),
-            name,
-            WAIT,
-            |obj: Option<&BitbucketToken>| {
-                obj.and_then(|o| o.status.as_ref()).is_some_and(|s| {
-                    s.conditions
-                        .iter()
-                        .any(|c| c.type_ == "Ready" && c.status == "True")
-                })
-            },
-        )
-        .await
-        .expect("exists");
-        let secret_name = bbt
-            .status
-            .and_then(|s| s.secret_name)
-            .expect("status names the Secret");
-        let secrets: Api<Secret> = self.ns.api();
-        secrets.get(&secret_name).await.expect("the Secret exists")
-    }
-
     /// Sets the Secret up the way `consumer` does and returns git wired to it.
     fn git_for(&self, name: &str, secret: &Secret, consumer: Consumer) -> GitRunner {
         let ca = self.world.sim.ca_pem();
@@ -181,9 +74,11 @@ impl Env {
             Consumer::Volume => {
                 let mount = self.mount_path(name);
                 std::fs::create_dir_all(&mount).expect("mount dir");
-                // Credentials are usually mounted 0400; other files keep the 0644 default.
-                mount_secret(secret, &mount, 0o400);
+                // As examples/consumers/pod-clone-gitconfig.yaml: `defaultMode: 0400`, a
+                // non-root user and `fsGroup`, so kubelet's root-owned files are group-readable.
+                mount_secret_for(secret, &mount, 0o400, Some(POD_USER));
                 GitRunner::new(&ca, Wiring::GlobalConfig(mount.join(".gitconfig")))
+                    .as_user(POD_USER, POD_USER)
             }
             Consumer::EnvFrom => GitRunner::new(&ca, Wiring::Env(env_from_secret(secret))),
             Consumer::Bearer => {
@@ -256,19 +151,6 @@ impl Env {
         } else {
             url
         }
-    }
-
-    fn git_log(&self, filter: impl Fn(&GitRequest) -> bool) -> Vec<GitRequest> {
-        self.world
-            .sim
-            .git_requests()
-            .into_iter()
-            .filter(|r| filter(r))
-            .collect()
-    }
-
-    async fn finish(self) {
-        self.ns.delete().await;
     }
 }
 

@@ -358,6 +358,8 @@ async fn renders_every_format_for_every_token_kind() {
             mount_path: spec["target"]["mountPath"]
                 .as_str()
                 .unwrap_or("/etc/bitbucket-git"),
+            // Data Center cases name the simulator's CA in caBundleSecretRef.
+            ca_bundle: spec.get("server").map(|_| sim.ca_pem().as_bytes()),
         })
         .unwrap();
         assert_eq!(data(&secret), expected.data, "{name}");

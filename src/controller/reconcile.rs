@@ -46,6 +46,8 @@ pub const REVALIDATE_ANNOTATION: &str = "bitbucket-token-operator.io/revalidate"
 /// What was learned about the token in this reconcile.
 struct Checked {
     token: Option<SecretToken>,
+    /// The Data Center CA bundle the token was validated with; the rendered Secret carries it.
+    ca_pem: Option<Vec<u8>>,
     verdict: TokenVerdict,
     /// When Bitbucket gave the verdict (`None` for the operator's own findings and transients).
     validated_at: Option<chrono::DateTime<Utc>>,
@@ -83,7 +85,8 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let written = match (&checked.verdict, &checked.token, &fingerprint) {
         (TokenVerdict::Valid(_), Some(token), Some(fingerprint)) => {
-            render_target(&bbt, &ctx, &secrets, &target_name, token, fingerprint).await?
+            let ca = checked.ca_pem.as_deref();
+            render_target(&bbt, &ctx, &secrets, &target_name, token, fingerprint, ca).await?
         }
         _ => Written::nothing(SecretState::NotRendered),
     };
@@ -253,6 +256,7 @@ async fn check_token(
             Err(verdict) => {
                 return Ok(Checked {
                     token: Some(token),
+                    ca_pem: None,
                     verdict,
                     validated_at: None,
                 });
@@ -312,6 +316,7 @@ async fn check_token(
     let validated_at = cached.verdict.is_definitive().then_some(cached.at);
     Ok(Checked {
         token: Some(token),
+        ca_pem,
         verdict: refine_for_history(cached.verdict, accepted_before),
         validated_at,
     })
@@ -336,6 +341,7 @@ fn refine_for_history(verdict: TokenVerdict, accepted_before: bool) -> TokenVerd
 fn definitive(verdict: TokenVerdict) -> Checked {
     Checked {
         token: None,
+        ca_pem: None,
         verdict,
         validated_at: None,
     }
@@ -376,6 +382,7 @@ async fn render_target(
     target_name: &str,
     token: &SecretToken,
     fingerprint: &str,
+    ca_bundle: Option<&[u8]>,
 ) -> Result<Written, Error> {
     let spec = &bbt.spec;
     let target = spec.target.clone().unwrap_or_default();
@@ -404,6 +411,7 @@ async fn render_target(
         username: spec.token.username.as_deref(),
         formats: &formats,
         mount_path: target.mount_path.as_deref().unwrap_or(DEFAULT_MOUNT_PATH),
+        ca_bundle,
     };
     let rendered = match render(&input) {
         Ok(rendered) => rendered,
