@@ -41,17 +41,20 @@ fn secret_json(dir: &Path, secret: &Secret) -> PathBuf {
     file
 }
 
-/// Runs `program` with a clean environment (no CA bundle variables, so Go trusts only the
-/// system store plus what the Secret carries).
-async fn run(program: &Path, args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(program)
+/// Runs `program` with a clean environment: Go trusts only the system store plus what the
+/// Secret carries, and `public_ca` (the simulator's CA standing in for bitbucket.org's public
+/// one) when given.
+async fn run(program: &Path, args: &[&str], public_ca: Option<&Path>) -> std::process::Output {
+    let mut command = tokio::process::Command::new(program);
+    command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", std::env::temp_dir())
-        .args(args)
-        .output()
-        .await
-        .expect("the consumer runs")
+        .args(args);
+    if let Some(ca) = public_ca {
+        command.env("SSL_CERT_FILE", ca);
+    }
+    command.output().await.expect("the consumer runs")
 }
 
 fn repository(kind: &str, project: Option<&str>, repository: &str) -> Value {
@@ -82,7 +85,7 @@ async fn tekton_creds_init(secrets: &[Secret]) -> (tempfile::TempDir, std::proce
         args.push(secret_json(dir.path(), secret).display().to_string());
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(&tool("tekton-gitcreds"), &args).await;
+    let out = run(&tool("tekton-gitcreds"), &args, None).await;
     (dir, out)
 }
 
@@ -185,8 +188,12 @@ async fn flux_clones_and_pushes_with_the_rendered_secret() {
         env.create(name, token, format, spec.clone()).await;
     }
     let scratch = tempfile::tempdir().expect("scratch");
+    let public_ca = scratch.path().join("bitbucket-org-ca.pem");
+    std::fs::write(&public_ca, sim.ca_pem()).expect("write the CA");
     let mut failures = Vec::new();
     for (name, token, _, _, url) in &cases {
+        // Cloud is publicly trusted; Data Center only through the Secret's ca.crt.
+        let trust = (!name.starts_with("dc-")).then_some(public_ca.as_path());
         let secret = secret_json(scratch.path(), &env.rendered(name).await);
         let dir = scratch.path().join(format!("clone-{name}"));
         sim.reset_git_requests();
@@ -202,6 +209,7 @@ async fn flux_clones_and_pushes_with_the_rendered_secret() {
                 "-push",
                 &format!("flux-{name}"),
             ],
+            trust,
         )
         .await;
         if !out.status.success() {

@@ -12,10 +12,10 @@ mod world;
 use base64::Engine;
 use bitbucket_simulator::AuthSeen;
 use k8s_openapi::api::core::v1::Secret;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rendered::Env;
 use serde_json::{Value, json};
 use support::{
+    cluster::bin_dir,
     git::{GitRunner, Wiring, refused, stderr},
     kubelet::{env_from_secret, mount_secret_for, secret_data},
 };
@@ -30,8 +30,7 @@ enum Consumer {
     Volume,
     /// Pod: `envFrom: secretRef` (env).
     EnvFrom,
-    /// Tekton's credential init for a basic-auth Secret: `~/.git-credentials` for the
-    /// `tekton.dev/git-0` URL with git's store helper.
+    /// Tekton's credential init (its own code) for a basic-auth Secret, then git with that HOME.
     Tekton,
     /// Flux / Argo CD (go-git): `Authorization: Bearer <bearerToken>` on every request.
     Bearer,
@@ -95,46 +94,26 @@ impl Env {
                 ),
             },
             Consumer::Tekton => {
-                // What Tekton's creds-init writes for `tekton.dev/git-0: <url>`.
-                let annotations = secret.metadata.annotations.clone().unwrap_or_default();
-                let base = annotations
-                    .get("tekton.dev/git-0")
-                    .expect("basicAuth Secrets carry the Tekton annotation");
-                let url = url::Url::parse(base).expect("annotation is a URL");
-                // creds-init (Go) writes `url.UserPassword(username, password)`, which escapes
-                // everything but unreserved characters and `$&+,;=`; git's store decodes it.
-                const GO_USERINFO: &AsciiSet = &NON_ALPHANUMERIC
-                    .remove(b'-')
-                    .remove(b'.')
-                    .remove(b'_')
-                    .remove(b'~')
-                    .remove(b'$')
-                    .remove(b'&')
-                    .remove(b'+')
-                    .remove(b',')
-                    .remove(b';')
-                    .remove(b'=');
-                let line = format!(
-                    "{}://{}:{}@{}\n",
-                    url.scheme(),
-                    utf8_percent_encode(&data["username"], GO_USERINFO),
-                    utf8_percent_encode(&data["password"], GO_USERINFO),
-                    &url[url::Position::BeforeHost..url::Position::AfterPort],
-                );
-                let home = self.mount_path(name);
+                // Tekton's own creds-init code (scripts/consumers/tekton-gitcreds) writes
+                // ~/.gitconfig and ~/.git-credentials from the Secret's annotations and keys.
+                let dir = self.mount_path(name);
+                let (volumes, home) = (dir.join("creds-secrets"), dir.join("home"));
+                let volume = volumes.join(secret.metadata.name.as_deref().expect("named"));
+                std::fs::create_dir_all(&volume).expect("volume dir");
                 std::fs::create_dir_all(&home).expect("home");
-                std::fs::write(home.join(".git-credentials"), line)
-                    .expect("write .git-credentials");
-                let store = home.join(".git-credentials");
-                std::fs::write(
-                    home.join(".gitconfig"),
-                    format!(
-                        "[credential \"{base}\"]\n\thelper = store --file={}\n",
-                        store.display()
-                    ),
-                )
-                .expect("write .gitconfig");
-                GitRunner::new(&ca, Wiring::GlobalConfig(home.join(".gitconfig")))
+                mount_secret_for(secret, &volume, 0o400, None);
+                let json = dir.join("secret.json");
+                std::fs::write(&json, serde_json::to_vec(secret).expect("JSON")).expect("write");
+                let init = std::process::Command::new(bin_dir().join("tekton-gitcreds"))
+                    .arg("-volumes")
+                    .arg(&volumes)
+                    .arg("-home")
+                    .arg(&home)
+                    .arg(&json)
+                    .output()
+                    .expect("tekton-gitcreds runs (scripts/install-tools.sh builds it)");
+                assert!(init.status.success(), "creds-init: {}", stderr(&init));
+                GitRunner::new(&ca, Wiring::Nothing).with_env("HOME", &home.display().to_string())
             }
         }
     }

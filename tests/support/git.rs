@@ -170,6 +170,8 @@ pub fn refused(output: &Output) -> bool {
             "403",
             "Authentication failed",
             "could not read Username",
+            // git's store erased the refused line (a writable HOME, as Tekton's).
+            "could not read Password",
         ]
         .iter()
         .any(|needle| text.contains(needle))
