@@ -231,6 +231,17 @@ struct PodAccess {
     default_mode: u32,
 }
 
+/// A volume's `defaultMode` as Kubernetes reads it: YAML 1.1 makes `0400` octal (serde_yaml,
+/// YAML 1.2, yields a number only for plain decimals); 0644 when absent.
+fn file_mode(value: &Value) -> u32 {
+    match value {
+        Value::Number(n) => n.as_u64().expect("a mode") as u32,
+        Value::String(text) => u32::from_str_radix(text, 8).expect("an octal mode"),
+        Value::Null => 0o644,
+        other => panic!("defaultMode {other:?}"),
+    }
+}
+
 /// Every example pod (Pod or pod template) that mounts a Secret and sets `GIT_CONFIG_GLOBAL`.
 fn example_pods() -> Vec<PodAccess> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/consumers");
@@ -268,7 +279,7 @@ fn example_pods() -> Vec<PodAccess> {
                 file: path.file_name().unwrap().to_string_lossy().into_owned(),
                 run_as_user: user.unwrap_or(0) as u32,
                 fs_group: spec["securityContext"]["fsGroup"].as_u64().map(|g| g as u32),
-                default_mode: volume["secret"]["defaultMode"].as_u64().unwrap_or(0o644) as u32,
+                default_mode: file_mode(&volume["secret"]["defaultMode"]),
             });
         }
     }
