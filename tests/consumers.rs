@@ -5,9 +5,9 @@
 //!
 //! Both are pinned Go programs built by `scripts/build-consumers.sh` into the tools cache.
 
-mod support;
 #[path = "support/rendered.rs"]
 mod rendered;
+mod support;
 #[path = "support/world.rs"]
 mod world;
 
@@ -58,7 +58,8 @@ async fn run(program: &Path, args: &[&str], public_ca: Option<&Path>) -> std::pr
 }
 
 fn repository(kind: &str, project: Option<&str>, repository: &str) -> Value {
-    let mut access = json!({"workspace": "acme", "repositories": [repository], "permission": "write"});
+    let mut access =
+        json!({"workspace": "acme", "repositories": [repository], "permission": "write"});
     if let Some(key) = project {
         access["project"] = json!(key);
     }
@@ -122,7 +123,10 @@ async fn tekton_two_tokens_on_one_service_account_each_clone_with_its_own() {
     let mut failures = Vec::new();
     for (repo, token) in [("payments", "rat-rw"), ("ledger", "pat")] {
         let git_url = sim.cloud_clone_url("acme", repo);
-        for url in [git_url.clone(), git_url.trim_end_matches(".git").to_string()] {
+        for url in [
+            git_url.clone(),
+            git_url.trim_end_matches(".git").to_string(),
+        ] {
             // A step's git with Tekton's HOME and the documented `credential.useHttpPath`.
             let git = GitRunner::new(&ca, Wiring::Nothing)
                 .with_env("HOME", &home.display().to_string())
@@ -181,8 +185,20 @@ async fn flux_clones_and_pushes_with_the_rendered_secret() {
             repository("RepositoryAccessToken", None, "payments"),
             cloud,
         ),
-        ("dc-bearer", "dc-repo-rw", "bearerToken", dc(None), dc_url.clone()),
-        ("dc-basic", "dc-personal", "basicAuth", dc(Some("bob")), dc_url),
+        (
+            "dc-bearer",
+            "dc-repo-rw",
+            "bearerToken",
+            dc(None),
+            dc_url.clone(),
+        ),
+        (
+            "dc-basic",
+            "dc-personal",
+            "basicAuth",
+            dc(Some("bob")),
+            dc_url,
+        ),
     ];
     for (name, token, format, spec, _) in &cases {
         env.create(name, token, format, spec.clone()).await;

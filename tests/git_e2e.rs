@@ -3,9 +3,9 @@
 //! `envFrom`), and runs `git clone`, `git fetch` and `git push` against the simulator's git
 //! server, which applies the same token rules as its API.
 
-mod support;
 #[path = "support/rendered.rs"]
 mod rendered;
+mod support;
 #[path = "support/world.rs"]
 mod world;
 
@@ -77,7 +77,7 @@ impl Env {
                 // non-root user and `fsGroup`, so kubelet's root-owned files are group-readable.
                 mount_secret_for(secret, &mount, 0o400, Some(POD_USER));
                 GitRunner::new(&ca, Wiring::GlobalConfig(mount.join(".gitconfig")))
-                    .as_user(POD_USER, POD_USER)
+                    .run_as(POD_USER, POD_USER)
             }
             Consumer::EnvFrom => GitRunner::new(&ca, Wiring::Env(env_from_secret(secret))),
             Consumer::Bearer => {

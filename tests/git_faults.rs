@@ -9,9 +9,9 @@
 //!
 //! Fault 3 (Tekton) is in `tests/consumers.rs`.
 
-mod support;
 #[path = "support/rendered.rs"]
 mod rendered;
+mod support;
 #[path = "support/world.rs"]
 mod world;
 
@@ -123,8 +123,16 @@ async fn exactly_one_authorization_header_whatever_else_git_is_configured_with()
         }
         let seen = sim.git_requests();
         assert!(!seen.is_empty(), "{what}: no git request");
+        let secret = env.world.secret("rat-rw");
+        assert!(
+            seen.iter()
+                .flat_map(|r| &r.headers)
+                .all(|h| !h.value.contains(&secret)),
+            "{what}: the recorded headers hold the token"
+        );
         for request in seen {
-            if request.authorization_headers() != 1 || request.token_name.as_deref() != Some("rat-rw")
+            if request.authorization_headers() != 1
+                || request.token_name.as_deref() != Some("rat-rw")
             {
                 failures.push(format!(
                     "{what}: {} {} carried {} Authorization headers ({:?})",
@@ -203,7 +211,9 @@ async fn a_private_ca_reaches_git_through_the_rendered_secret() {
         let secret = env.rendered(name).await;
         let data = support::kubelet::secret_data(&secret);
         if data.get("ca.crt") != Some(&ca) {
-            failures.push(format!("{name}: the Secret does not carry the CA as ca.crt"));
+            failures.push(format!(
+                "{name}: the Secret does not carry the CA as ca.crt"
+            ));
             continue;
         }
         let dir = mount(&env, name, &secret);
@@ -278,12 +288,17 @@ fn example_pods() -> Vec<PodAccess> {
             pods.push(PodAccess {
                 file: path.file_name().unwrap().to_string_lossy().into_owned(),
                 run_as_user: user.unwrap_or(0) as u32,
-                fs_group: spec["securityContext"]["fsGroup"].as_u64().map(|g| g as u32),
+                fs_group: spec["securityContext"]["fsGroup"]
+                    .as_u64()
+                    .map(|g| g as u32),
                 default_mode: file_mode(&volume["secret"]["defaultMode"]),
             });
         }
     }
-    assert!(!pods.is_empty(), "no example pod reads a mounted .gitconfig");
+    assert!(
+        !pods.is_empty(),
+        "no example pod reads a mounted .gitconfig"
+    );
     pods
 }
 
@@ -312,7 +327,7 @@ async fn example_pods_read_their_credentials_as_their_non_root_user() {
         mount_secret_for(&secret, &dir, pod.default_mode, pod.fs_group);
         let gid = pod.fs_group.unwrap_or(pod.run_as_user);
         let git = GitRunner::new(&sim.ca_pem(), Wiring::GlobalConfig(dir.join(".gitconfig")))
-            .as_user(pod.run_as_user, gid);
+            .run_as(pod.run_as_user, gid);
         if let Some(failure) = clone_and_push(&git, &payments, "non-root").await {
             failures.push(format!("{} ({pod:?}): {failure}", pod.file));
         }
@@ -335,7 +350,10 @@ fn old_git(git: GitRunner) -> GitRunner {
         program,
         vec![
             ("GIT_EXEC_PATH".into(), var("usr/lib/git-core")),
-            ("GIT_TEMPLATE_DIR".into(), var("usr/share/git-core/templates")),
+            (
+                "GIT_TEMPLATE_DIR".into(),
+                var("usr/share/git-core/templates"),
+            ),
         ],
     )
 }
@@ -367,10 +385,9 @@ async fn git_older_than_2_31_uses_the_documented_forms() {
     assert!(version.starts_with("git version 2.30."), "{version}");
 
     // What docs/consuming.md says for git < 2.32 and < 2.31.
-    let docs = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/consuming.md"),
-    )
-    .expect("docs/consuming.md");
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/consuming.md"))
+            .expect("docs/consuming.md");
     for needle in [
         "GIT_CONFIG_GLOBAL` needs git 2.32",
         "`env` needs git 2.31",
@@ -382,10 +399,15 @@ async fn git_older_than_2_31_uses_the_documented_forms() {
 
     let mut failures = Vec::new();
     // HOME=<mountPath>: git reads $HOME/.gitconfig (both formats and the store alone).
-    for (what, dir) in [("gitconfig+gitCredentials", &both), ("gitCredentials", &store)] {
+    for (what, dir) in [
+        ("gitconfig+gitCredentials", &both),
+        ("gitCredentials", &store),
+    ] {
         let git = old_git(GitRunner::new(&ca, Wiring::Nothing))
             .with_env("HOME", &dir.display().to_string());
-        if let Some(failure) = clone_and_push(&git, &payments, &format!("old-home-{}", what.len())).await {
+        if let Some(failure) =
+            clone_and_push(&git, &payments, &format!("old-home-{}", what.len())).await
+        {
             failures.push(format!("HOME={} ({what}): {failure}", dir.display()));
         }
     }
@@ -394,7 +416,17 @@ async fn git_older_than_2_31_uses_the_documented_forms() {
     let include = format!("include.path={}", both.join(".gitconfig").display());
     let target = git.work_dir().join("old-include");
     let clone = git
-        .run(None, &["-c", &include, "clone", "--quiet", &payments, target.to_str().unwrap()])
+        .run(
+            None,
+            &[
+                "-c",
+                &include,
+                "clone",
+                "--quiet",
+                &payments,
+                target.to_str().unwrap(),
+            ],
+        )
         .await;
     if !clone.status.success() {
         failures.push(format!("-c {include}: clone failed: {}", stderr(&clone)));
@@ -403,16 +435,24 @@ async fn git_older_than_2_31_uses_the_documented_forms() {
     for (what, git) in [
         (
             "GIT_CONFIG_GLOBAL",
-            old_git(GitRunner::new(&ca, Wiring::GlobalConfig(both.join(".gitconfig")))),
+            old_git(GitRunner::new(
+                &ca,
+                Wiring::GlobalConfig(both.join(".gitconfig")),
+            )),
         ),
         (
             "env",
-            old_git(GitRunner::new(&ca, Wiring::Env(env_from_secret(&env_secret)))),
+            old_git(GitRunner::new(
+                &ca,
+                Wiring::Env(env_from_secret(&env_secret)),
+            )),
         ),
     ] {
         let (_, out) = git.clone(&payments, &format!("ignored-{what}")).await;
         if out.status.success() {
-            failures.push(format!("git 2.30 used {what}; the documented floor is wrong"));
+            failures.push(format!(
+                "git 2.30 used {what}; the documented floor is wrong"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

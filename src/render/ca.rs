@@ -42,7 +42,10 @@ mod tests {
     #[test]
     fn bundles_are_text_with_a_certificate() {
         let pem = "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----";
-        assert_eq!(CaBundle::new(pem.as_bytes()).unwrap().pem(), format!("{pem}\n"));
+        assert_eq!(
+            CaBundle::new(pem.as_bytes()).unwrap().pem(),
+            format!("{pem}\n")
+        );
         assert!(matches!(
             CaBundle::new(b"\xff\xfe"),
             Err(RenderError::InvalidCaBundle { .. })

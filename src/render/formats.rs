@@ -43,8 +43,13 @@ impl Output {
             self.put(keys::CA_CERT, ca.pem().to_string())?;
             if !self.gitconfig.is_empty() {
                 let (section, path) = ca_info(cx)?;
-                self.gitconfig
-                    .set("http", Some(&section), "sslCAInfo", &path, "target.mountPath")?;
+                self.gitconfig.set(
+                    "http",
+                    Some(&section),
+                    "sslCAInfo",
+                    &path,
+                    "target.mountPath",
+                )?;
             }
         }
         if !self.gitconfig.is_empty() {

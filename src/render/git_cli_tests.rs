@@ -430,7 +430,10 @@ fn hostile_token_and_username_add_no_key_and_read_back_exactly() {
             .match_urls();
         let mut expected: Vec<String> = Vec::new();
         for u in &urls {
-            expected.extend([format!("http.{u}.extraheader"), format!("http.{u}.extraheader")]);
+            expected.extend([
+                format!("http.{u}.extraheader"),
+                format!("http.{u}.extraheader"),
+            ]);
         }
         for u in &urls {
             expected.push(format!("credential.{u}.helper"));

@@ -756,7 +756,11 @@ fn a_private_ca_is_carried_and_named_to_git_for_the_data_center_base_only() {
     );
     assert_eq!(env.data["GIT_CONFIG_COUNT"], "5");
     for format in [F::BasicAuth, F::BearerToken, F::Argocd] {
-        assert_eq!(render_with(&[format], dc()).data["ca.crt"], pem, "{format:?}");
+        assert_eq!(
+            render_with(&[format], dc()).data["ca.crt"],
+            pem,
+            "{format:?}"
+        );
     }
     // Cloud has no caBundleSecretRef; a stray bundle changes nothing.
     let cloud = render_with(&[F::Gitconfig], cloud());

@@ -73,7 +73,7 @@ impl GitRunner {
 
     /// Runs git as `uid`/`gid`, as a pod's `runAsUser` (and `fsGroup`) would; hands it the
     /// scratch `HOME` and work directory. Needs root.
-    pub fn as_user(mut self, uid: u32, gid: u32) -> Self {
+    pub fn run_as(mut self, uid: u32, gid: u32) -> Self {
         for dir in [self.home.path(), self.work.path()] {
             std::os::unix::fs::chown(dir, Some(uid), Some(gid)).expect("chown a scratch dir");
         }

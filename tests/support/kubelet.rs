@@ -33,7 +33,11 @@ pub fn mount_secret(secret: &Secret, dir: &Path, mode: u32) {
 /// `runAsUser` in that group can read it. Without `fsGroup` the files stay root-owned with
 /// `mode` exactly (Kubernetes `SetVolumeOwnership`). Files are owned by root either way.
 pub fn mount_secret_for(secret: &Secret, dir: &Path, mode: u32, fs_group: Option<u32>) {
-    let mode = if fs_group.is_some() { mode | 0o440 } else { mode };
+    let mode = if fs_group.is_some() {
+        mode | 0o440
+    } else {
+        mode
+    };
     let payload = dir.join("..2026_01_01_00_00_00.000000001");
     std::fs::create_dir_all(&payload).expect("create the payload directory");
     for (key, value) in secret_data(secret) {
