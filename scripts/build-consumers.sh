@@ -3,6 +3,8 @@
 # rendered Secrets (see tests/consumers.rs), and fetches a git older than 2.31:
 #   tekton-gitcreds  github.com/tektoncd/pipeline/pkg/credentials/gitcreds (creds-init)
 #   flux-gogit       github.com/fluxcd/pkg/git + gogit (source-controller's git client)
+#   argocd-repo      github.com/argoproj/argo-cd/v3 util/db + util/git (repo-server's reading
+#                    of repository Secrets and its git client)
 #   git-2.30/        Debian bullseye's git package, unpacked (not installed)
 # Each main package lives in scripts/consumers/<name>/; it is copied into a throwaway module in
 # the cache that requires the pinned release through the Go module proxy. A program is rebuilt
@@ -16,11 +18,11 @@ mkdir -p "$BIN_DIR" "$TOOLS_DIR/src"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 log() { printf '[build-consumers %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-# Usage: build_consumer <name> <module> <version>
+# Usage: build_consumer <name> <module> <version> [extra go.mod lines]
 build_consumer() {
-  local name=$1 module=$2 version=$3
+  local name=$1 module=$2 version=$3 extra=${4:-}
   local main="$here/consumers/$name/main.go" stamp="$BIN_DIR/$name.stamp" want
-  want="$module@v$version $(sha256sum "$main" | cut -d' ' -f1)"
+  want="$module@v$version $(printf '%s' "$extra" | cat "$main" - | sha256sum | cut -d' ' -f1)"
   if [ -x "$BIN_DIR/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     log "$name ($module v$version) already built"; return
   fi
@@ -30,6 +32,7 @@ build_consumer() {
   # The programs decode Secrets with k8s.io/api at the control plane's version.
   printf 'module local/%s\ngo 1.25\nrequire (\n\t%s v%s\n\tk8s.io/api v%s\n)\n' \
     "$name" "$module" "$version" "$K8S_STAGING_VERSION" > go.mod
+  [ -z "$extra" ] || printf '%s\n' "$extra" >> go.mod
   log "building $name from $module v$version"
   go mod tidy >/dev/null
   go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/$name" .
@@ -60,6 +63,18 @@ fetch_old_git() {
   log "old git: $(GIT_EXEC_PATH="$dir/usr/lib/git-core" "$dir/usr/bin/git" --version)"
 }
 
+# Argo CD's go.mod pins the Kubernetes staging modules with replace directives (ignored for a
+# dependency, so they are copied) and points its gitops-engine submodule at ./gitops-engine, a
+# version the proxy does not serve: use the pinned pseudo-version the proxy has.
+argocd_replaces() {
+  local gomod
+  gomod=$(go mod download -json "github.com/argoproj/argo-cd/v3@v$ARGOCD_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  sed -n '/^replace (/,/^)/p' "$gomod"
+  echo "replace github.com/argoproj/argo-cd/gitops-engine => github.com/argoproj/argo-cd/gitops-engine $ARGOCD_GITOPS_ENGINE_VERSION"
+}
+
 fetch_old_git
 build_consumer tekton-gitcreds github.com/tektoncd/pipeline "$TEKTON_PIPELINE_VERSION"
 build_consumer flux-gogit github.com/fluxcd/pkg/git/gogit "$FLUX_GOGIT_VERSION"
+build_consumer argocd-repo github.com/argoproj/argo-cd/v3 "$ARGOCD_VERSION" "$(argocd_replaces)"

@@ -1,9 +1,11 @@
 //! The consumers' own code reads the Secrets the operator rendered on the control plane and
 //! clones (and pushes) from the simulator's git server:
 //! - Tekton Pipelines' creds-init (`pkg/credentials/gitcreds`), then the real git CLI;
-//! - Flux's git client (`fluxcd/pkg/git` auth options from the Secret, `gogit` clone and push).
+//! - Flux's git client (`fluxcd/pkg/git` auth options from the Secret, `gogit` clone and push);
+//! - Argo CD's repo-server code: `util/db` finds the repository Secret on the control plane
+//!   (label, `url` match or `repo-creds` prefix), `util/git` clones and pushes with it.
 //!
-//! Both are pinned Go programs built by `scripts/build-consumers.sh` into the tools cache.
+//! All three are pinned Go programs built by `scripts/build-consumers.sh` into the tools cache.
 
 #[path = "support/rendered.rs"]
 mod rendered;
@@ -13,11 +15,12 @@ mod world;
 
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::PostParams;
 use rendered::Env;
 use serde_json::{Value, json};
 use support::{
-    cluster::bin_dir,
+    cluster::{bin_dir, kubeconfig_path},
     git::{GitRunner, Wiring, stderr},
     kubelet::mount_secret,
 };
@@ -239,6 +242,135 @@ async fn flux_clones_and_pushes_with_the_rendered_secret() {
         });
         if !pushed {
             failures.push(format!("{name}: no accepted push with {token}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    env.finish().await;
+}
+
+/// Creates the ConfigMap and Secret Argo CD's settings manager reads in its namespace.
+async fn argocd_settings(env: &Env) {
+    let labels = json!({"app.kubernetes.io/part-of": "argocd"});
+    let cm: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "argocd-cm", "labels": labels.clone()}}),
+    )
+    .expect("ConfigMap");
+    env.ns
+        .api::<ConfigMap>()
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("argocd-cm");
+    let secret: Secret =
+        serde_json::from_value(json!({"metadata": {"name": "argocd-secret", "labels": labels}}))
+            .expect("Secret");
+    env.ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("argocd-secret");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn argocd_finds_the_repository_secret_and_clones_with_its_git_client() {
+    let env = Env::start("argocd").await;
+    let sim = &env.world.sim;
+    argocd_settings(&env).await;
+    // A `repository` Secret (one repository, Basic x-token-auth), a `repo-creds` template
+    // (workspace prefix) and a Data Center `repository` Secret (Bearer, private CA).
+    env.create(
+        "rat",
+        "rat-rw",
+        "argocd",
+        repository("RepositoryAccessToken", None, "payments"),
+    )
+    .await;
+    env.create(
+        "wat",
+        "wat",
+        "argocd",
+        json!({"token": {"kind": "WorkspaceAccessToken"}, "access": {"workspace": "acme"}}),
+    )
+    .await;
+    env.create(
+        "dc",
+        "dc-repo-rw",
+        "argocd",
+        json!({"token": {"kind": "HTTPAccessToken"},
+               "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"}}),
+    )
+    .await;
+    let dc = env.rendered("dc").await;
+    for name in ["rat", "wat"] {
+        env.rendered(name).await;
+    }
+    // argocd-tls-certs-cm as repo-server mounts it: one file per host, here the Secret's ca.crt
+    // (for Cloud it stands in for bitbucket.org's public CA).
+    let scratch = tempfile::tempdir().expect("scratch");
+    let tls = scratch.path().join("tls");
+    std::fs::create_dir_all(&tls).expect("tls dir");
+    let ca = support::kubelet::secret_data(&dc)["ca.crt"].clone();
+    std::fs::write(tls.join("localhost"), ca).expect("write the CA");
+
+    let cases = [
+        (
+            "rat",
+            sim.cloud_clone_url("acme", "payments"),
+            Some("rat-rw"),
+        ),
+        ("wat", sim.cloud_clone_url("acme", "ledger"), None),
+        (
+            "dc",
+            sim.dc_clone_url("pay", "payments"),
+            Some("dc-repo-rw"),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, url, pusher) in &cases {
+        let dir = scratch.path().join(format!("clone-{name}"));
+        let branch = format!("argocd-{name}");
+        let mut args = vec![
+            "-kubeconfig",
+            kubeconfig_path().to_str().unwrap(),
+            "-namespace",
+            &env.ns.name,
+            "-url",
+            url,
+            "-dir",
+            dir.to_str().unwrap(),
+        ];
+        if pusher.is_some() {
+            args.extend(["-push", &branch]);
+        }
+        sim.reset_git_requests();
+        let out = tokio::process::Command::new(tool("argocd-repo"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", scratch.path())
+            .env("ARGOCD_TLS_DATA_PATH", &tls)
+            .args(&args)
+            .output()
+            .await
+            .expect("argocd-repo runs");
+        if !out.status.success() {
+            failures.push(format!(
+                "{name}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                stderr(&out)
+            ));
+            continue;
+        }
+        if !dir.join("README.md").exists() {
+            failures.push(format!("{name}: the checkout has no README.md"));
+        }
+        if let Some(token) = pusher {
+            let pushed = sim.git_requests().into_iter().any(|r| {
+                r.path.ends_with("/git-receive-pack")
+                    && r.status == 200
+                    && r.token_name.as_deref() == Some(*token)
+            });
+            if !pushed {
+                failures.push(format!("{name}: no accepted push with {token}"));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
