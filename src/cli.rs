@@ -18,5 +18,6 @@ pub enum Command {
     /// Print the BitbucketToken CustomResourceDefinition as YAML.
     Crd,
     /// Check one token with Bitbucket from a terminal and print a verdict.
+    #[command(after_help = crate::check::EXIT_CODES_HELP)]
     Check(Box<crate::check::CheckArgs>),
 }

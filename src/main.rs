@@ -11,13 +11,18 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let _ = error.print();
             // Help and version are not errors; bad flags exit like any other bad input.
-            return if error.use_stderr() {
-                ExitCode::from(check::EXIT_BAD_INPUT)
-            } else {
-                ExitCode::SUCCESS
-            };
+            if !error.use_stderr() {
+                let _ = error.print();
+                return ExitCode::SUCCESS;
+            }
+            let args: Vec<String> = std::env::args().collect();
+            if check::wants_json(&args) {
+                let text = error.render().to_string();
+                return check::bad_input(text.trim(), check::OutputFormat::Json);
+            }
+            let _ = error.print();
+            return ExitCode::from(check::EXIT_BAD_INPUT);
         }
     };
     match cli.command {

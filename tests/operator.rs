@@ -1170,3 +1170,177 @@ async fn an_edited_rendered_secret_is_repaired() {
     .unwrap();
     env.finish().await;
 }
+
+// --- Issue 14: verdicts for tokens as Bitbucket issues them today ---------------------------
+
+/// Fault 5: a declared expiry that passes while the operator watches turns the token Expired at
+/// that instant, without a Bitbucket call, and the expiry metric keeps the declared time.
+#[tokio::test]
+async fn a_declared_expiry_passing_while_watched_expires_the_token() {
+    let env = Env::start("expires-now").await;
+    env.token_secret("src", "rat-rw").await;
+    let expires = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp() + 6, 0).unwrap();
+    let mut spec = rat_spec("src", "read", &["gitconfig"]);
+    spec["token"]["expiresAt"] = json!(expires.to_rfc3339());
+    env.create("short", spec).await;
+    env.wait_condition("short", "TokenValid", "True", "Valid")
+        .await;
+    let calls = env.world.sim.requests_for_token("rat-rw");
+    let bbt = env
+        .wait_condition("short", "TokenValid", "False", "Expired")
+        .await;
+    let valid = condition(&bbt, "TokenValid").unwrap();
+    let late = valid.last_transition_time.0.as_second() - expires.timestamp();
+    assert!((0..=5).contains(&late), "flipped {late} s after the expiry");
+    assert_eq!(condition(&bbt, "Ready").unwrap().status, "False");
+    assert_eq!(
+        env.world.sim.requests_for_token("rat-rw"),
+        calls,
+        "the expiry needs no Bitbucket call"
+    );
+    assert_eq!(bbt.status.as_ref().unwrap().expires_at, Some(expires));
+    let event = env.wait_event("short", "TokenExpired").await;
+    assert_eq!(event.type_.as_deref(), Some("Warning"));
+    let metrics = scrape(&env).await;
+    let series = format!(
+        r#"bitbucket_token_expiration_timestamp_seconds{{namespace="{}",name="short",kind="RepositoryAccessToken"}}"#,
+        env.ns.name
+    );
+    assert_eq!(
+        sample(&metrics, &series),
+        Some(expires.timestamp() as f64),
+        "{metrics}"
+    );
+    assert!(env.secrets().get_opt("short-git").await.unwrap().is_some());
+    env.finish().await;
+}
+
+/// Fault 6: a rejection Bitbucket gives for a token (here: revoked) reaches every object that
+/// shares it, at once and without a call of its own.
+#[tokio::test]
+async fn a_revoked_token_flips_every_object_that_shares_it() {
+    let env = Env::start("shared-revoke").await;
+    env.token_secret("src", "rat-rw").await;
+    // Different access: different questions to Bitbucket, one token.
+    env.create("reader", rat_spec("src", "read", &["gitconfig"]))
+        .await;
+    env.create("writer", rat_spec("src", "write", &["gitconfig"]))
+        .await;
+    for name in ["reader", "writer"] {
+        env.wait_condition(name, "Ready", "True", "SecretRendered")
+            .await;
+    }
+    env.world.sim.revoke("rat-rw");
+    env.revalidate("reader", "revoked").await;
+    env.wait_condition("reader", "TokenValid", "False", "Revoked")
+        .await;
+    let calls = env.world.sim.requests_for_token("rat-rw");
+    let writer = env
+        .wait_condition("writer", "TokenValid", "False", "Revoked")
+        .await;
+    assert_eq!(condition(&writer, "Ready").unwrap().status, "False");
+    assert_eq!(
+        env.world.sim.requests_for_token("rat-rw"),
+        calls,
+        "the second object reuses the rejection"
+    );
+    assert!(env.secrets().get_opt("writer-git").await.unwrap().is_some());
+    env.finish().await;
+}
+
+/// Fault 3: a Data Center repository token with a username asked for Basic formats: Bitbucket
+/// refuses that form, so the operator says so and renders nothing.
+#[tokio::test]
+async fn a_basic_form_bitbucket_refuses_is_not_rendered() {
+    let env = Env::start("dc-basic").await;
+    env.token_secret("src", "dc-repo-rw").await;
+    env.create(
+        "svc",
+        json!({
+            "server": {"dataCenter": {"url": env.world.sim.dc_base_url()}},
+            "token": {"kind": "HTTPAccessToken", "username": "svc-ci",
+                      "secretRef": {"name": "src", "key": "token"}},
+            "access": {"project": "PAY", "repositories": ["payments"]},
+            "target": {"formats": ["basicAuth", "argocd"]},
+        }),
+    )
+    .await;
+    let bbt = env
+        .wait_condition("svc", "TokenValid", "False", "BasicAuthRefused")
+        .await;
+    let message = &condition(&bbt, "TokenValid").unwrap().message;
+    assert!(
+        message.contains("svc-ci") && message.contains("only as Bearer"),
+        "{message}"
+    );
+    assert_eq!(condition(&bbt, "Ready").unwrap().status, "False");
+    assert!(env.secrets().get_opt("svc-git").await.unwrap().is_none());
+    env.assert_no_leak(&env.world.secret("dc-repo-rw")).await;
+    env.finish().await;
+}
+
+/// Faults 1 and 2: a `BBDC-` token's expiry and permissions come from Bitbucket; a project token
+/// with only the `repository` scope and an API token with only read:repository:bitbucket are
+/// judged on what git needs, and rendered.
+#[tokio::test]
+async fn tokens_as_bitbucket_issues_them_today_are_valid() {
+    let env = Env::start("today").await;
+    env.token_secret("dc", "dc-repo-rw").await;
+    env.token_secret("pat", "pat-repo-only").await;
+    env.token_secret("api", "api-read-only").await;
+    env.create(
+        "dc",
+        json!({
+            "server": {"dataCenter": {"url": env.world.sim.dc_base_url()}},
+            "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "dc", "key": "token"}},
+            "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"},
+        }),
+    )
+    .await;
+    env.create(
+        "pat",
+        json!({
+            "token": {"kind": "ProjectAccessToken", "secretRef": {"name": "pat", "key": "token"}},
+            "access": {"workspace": "acme", "project": "PAY", "permission": "read"},
+        }),
+    )
+    .await;
+    env.create(
+        "api",
+        json!({
+            "token": {"kind": "APIToken", "email": "alice@example.com", "username": "alice",
+                      "secretRef": {"name": "api", "key": "token"}},
+            "access": {"workspace": "acme", "permission": "read"},
+        }),
+    )
+    .await;
+    assert!(env.world.secret("dc-repo-rw").starts_with("BBDC-"));
+    let dc = env
+        .wait_condition("dc", "Ready", "True", "SecretRendered")
+        .await;
+    let status = dc.status.as_ref().unwrap();
+    assert_eq!(
+        status.expiry_source,
+        Some(bitbucket_token_operator::api::ExpirySource::Bitbucket)
+    );
+    assert_eq!(
+        status.expires_at.map(|at| at.timestamp()),
+        Some(world::DC_EXPIRY.timestamp())
+    );
+    assert!(status.granted_scopes.contains(&"REPO_WRITE".to_string()));
+    assert_eq!(condition(&dc, "Expiring").unwrap().reason, "NotExpiring");
+    for name in ["pat", "api"] {
+        let bbt = env
+            .wait_condition(name, "Ready", "True", "SecretRendered")
+            .await;
+        assert_eq!(condition(&bbt, "TokenValid").unwrap().reason, "Valid");
+        assert!(
+            env.secrets()
+                .get_opt(&format!("{name}-git"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    env.finish().await;
+}

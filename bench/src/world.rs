@@ -41,6 +41,7 @@ pub async fn start(distinct: usize) -> Result<Simulator> {
                     name: "Payments".into(),
                 }],
                 repositories: vec![CloudRepository {
+                    name: None,
                     slug: "payments".into(),
                     project: "PAY".into(),
                     private: true,

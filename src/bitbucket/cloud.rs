@@ -38,6 +38,61 @@ struct PermissionRepository {
     full_name: String,
 }
 
+/// One page of a Cloud listing; only whether it has values matters here.
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    values: Vec<serde_json::Value>,
+}
+
+/// What one probe checks.
+enum Target {
+    /// `GET /repositories/{workspace}/{repo_slug}`.
+    Repository { workspace: String, slug: String },
+    /// `GET /repositories/{workspace}?q=project.key="KEY"&pagelen=1` (or without `q` for a
+    /// workspace): the repositories git could reach, one is enough.
+    Listing {
+        workspace: String,
+        project: Option<String>,
+    },
+}
+
+impl Target {
+    fn label(&self) -> String {
+        match self {
+            Target::Repository { workspace, slug } => format!("Repository {workspace}/{slug}"),
+            Target::Listing {
+                workspace,
+                project: Some(key),
+            } => format!("Project {key} in workspace {workspace}"),
+            Target::Listing {
+                workspace,
+                project: None,
+            } => format!("Workspace {workspace}"),
+        }
+    }
+
+    fn url(&self, api: &Url) -> Url {
+        match self {
+            Target::Repository { workspace, slug } => join(api, &["repositories", workspace, slug]),
+            Target::Listing { workspace, project } => {
+                let mut url = join(api, &["repositories", workspace]);
+                if let Some(key) = project {
+                    url.query_pairs_mut()
+                        .append_pair("q", &format!("project.key=\"{}\"", bbql_escape(key)));
+                }
+                url.query_pairs_mut().append_pair("pagelen", "1");
+                url
+            }
+        }
+    }
+}
+
+/// A value inside a BBQL string literal: `\` and `"` escaped.
+fn bbql_escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
 struct Session<'a> {
     transport: &'a Transport,
     client: reqwest::Client,
@@ -113,15 +168,8 @@ impl Session<'_> {
             None
         };
         let mut findings = Findings::default();
-        for (label, path) in self.targets() {
-            let response = self.get(&path).await?;
-            match response.status {
-                StatusCode::OK => {
-                    json::<serde_json::Map<String, serde_json::Value>>(&response, &label)?;
-                    self.note(&response, &mut findings);
-                }
-                _ => return Err(self.refusal(&response, &label)),
-            }
+        for target in self.targets() {
+            self.probe(&target, &mut findings, &mut warnings).await?;
         }
         let level = self.request.access.permission;
         match &findings.granted {
@@ -136,7 +184,7 @@ impl Session<'_> {
             ),
         }
         if user_bound && level > Permission::Read {
-            self.check_role(level).await?;
+            self.check_role(level, &mut warnings).await?;
         }
         if let Some(kind_seen) = &findings.credential_type
             && let Some(expected) = expected_credential_type(self.request.kind)
@@ -178,42 +226,89 @@ impl Session<'_> {
         }
     }
 
-    /// The resources to check: each repository, else the project, else the workspace.
-    fn targets(&self) -> Vec<(String, Vec<String>)> {
+    /// The resources to check: each repository, else the project, else the workspace. Every
+    /// probe goes through an operation the scopes git needs cover (`repository` /
+    /// `read:repository:bitbucket` in the Cloud 2.0 OpenAPI document), so a token is never judged
+    /// on a scope git does not use.
+    fn targets(&self) -> Vec<Target> {
         let access = self.request.access;
         let workspace = access.workspace.clone().unwrap_or_default();
         if !access.repositories.is_empty() {
             return access
                 .repositories
                 .iter()
-                .map(|repo| {
-                    (
-                        format!("Repository {workspace}/{repo}"),
-                        vec!["repositories".into(), workspace.clone(), repo.clone()],
-                    )
+                .map(|slug| Target::Repository {
+                    workspace: workspace.clone(),
+                    slug: slug.clone(),
                 })
                 .collect();
         }
-        match &access.project {
-            Some(key) => vec![(
-                format!("Project {key} in workspace {workspace}"),
-                vec![
-                    "workspaces".into(),
-                    workspace.clone(),
-                    "projects".into(),
-                    key.clone(),
-                ],
-            )],
-            None => vec![(
-                format!("Workspace {workspace}"),
-                vec!["workspaces".into(), workspace],
-            )],
+        vec![Target::Listing {
+            workspace,
+            project: access.project.clone(),
+        }]
+    }
+
+    /// Checks one target; a 200 notes the scopes Bitbucket reports.
+    async fn probe(
+        &self,
+        target: &Target,
+        findings: &mut Findings,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), Stop> {
+        let label = target.label();
+        let response = self.get_url(target.url(self.api)).await?;
+        if response.status != StatusCode::OK {
+            return Err(self.refusal(&response, &label));
+        }
+        self.note(&response, findings);
+        match target {
+            Target::Repository { .. } => {
+                json::<serde_json::Map<String, serde_json::Value>>(&response, &label)?;
+            }
+            Target::Listing { workspace, project } => {
+                let page: Page = json(&response, &label)?;
+                if page.values.is_empty() {
+                    warnings.push(self.empty_listing(workspace, project.as_deref()).await?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// No repository of the project or workspace is visible to the token. A missing project is
+    /// definitive (404 from `GET /workspaces/{workspace}/projects/{project_key}`); anything the
+    /// token cannot ask (that operation needs the `project` scope, which git does not) is a
+    /// warning.
+    async fn empty_listing(&self, workspace: &str, project: Option<&str>) -> Result<String, Stop> {
+        let Some(key) = project else {
+            return Ok(format!(
+                "no repository of workspace {workspace} is visible to this token; git will find nothing to clone until one is."
+            ));
+        };
+        let label = format!("Project {key} in workspace {workspace}");
+        let response = self
+            .get(&["workspaces", workspace, "projects", key])
+            .await?;
+        match response.status {
+            StatusCode::OK => Ok(format!(
+                "no repository of project {key} is visible to this token; git will find nothing to clone until one is."
+            )),
+            StatusCode::NOT_FOUND => Err(self.refusal(&response, &label)),
+            StatusCode::UNAUTHORIZED => Err(unauthorized(&response)),
+            _ => Ok(format!(
+                "no repository of project {key} is visible to this token, and whether the project exists could not be checked ({}).",
+                status_text(&response, &cloud_error(&response).error.message)
+            )),
         }
     }
 
     async fn get<S: AsRef<str>>(&self, path: &[S]) -> Result<ApiResponse, Stop> {
         let segments: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
-        let url = join(self.api, &segments);
+        self.get_url(join(self.api, &segments)).await
+    }
+
+    async fn get_url(&self, url: Url) -> Result<ApiResponse, Stop> {
         Ok(self
             .transport
             .get(&self.client, &url, &self.credential)
@@ -284,20 +379,40 @@ impl Session<'_> {
     }
 
     /// For user-bound credentials: the account's role on each repository must reach `level`.
-    async fn check_role(&self, level: Permission) -> Result<(), Stop> {
+    /// The permission listing needs scopes git does not (`account` for app passwords, per the
+    /// Cloud 2.0 OpenAPI document); when the token lacks them the role is left unchecked and a
+    /// warning says so.
+    async fn check_role(&self, level: Permission, warnings: &mut Vec<String>) -> Result<(), Stop> {
         let access = self.request.access;
         let workspace = access.workspace.clone().unwrap_or_default();
         let queries: Vec<Option<String>> = match (access.repositories.as_slice(), &access.project) {
-            ([], Some(key)) => vec![Some(format!("repository.project.key=\"{key}\""))],
+            ([], Some(key)) => vec![Some(format!(
+                "repository.project.key=\"{}\"",
+                bbql_escape(key)
+            ))],
             ([], None) => vec![None],
             (repos, _) => repos
                 .iter()
-                .map(|r| Some(format!("repository.full_name=\"{workspace}/{r}\"")))
+                .map(|r| {
+                    Some(format!(
+                        "repository.full_name=\"{}\"",
+                        bbql_escape(&format!("{workspace}/{r}"))
+                    ))
+                })
                 .collect(),
         };
         let mut roles = Vec::new();
         for query in queries {
-            roles.extend(self.roles(&workspace, query).await?);
+            match self.roles(&workspace, query).await? {
+                Ok(found) => roles.extend(found),
+                Err(why) => {
+                    warnings.push(format!(
+                        "the account's own {} permission could not be checked ({why}); git will tell when it pushes.",
+                        level.as_str()
+                    ));
+                    return Ok(());
+                }
+            }
         }
         let wanted: Vec<String> = if access.repositories.is_empty() {
             roles
@@ -343,12 +458,13 @@ impl Session<'_> {
         }))
     }
 
-    /// The account's roles on the workspace's repositories matching `query`.
+    /// The account's roles on the workspace's repositories matching `query`; `Ok(Err(why))` when
+    /// Bitbucket refuses the listing to this token (403).
     async fn roles(
         &self,
         workspace: &str,
         query: Option<String>,
-    ) -> Result<Vec<RepositoryPermission>, Stop> {
+    ) -> Result<Result<Vec<RepositoryPermission>, String>, Stop> {
         let mut url = join(
             self.api,
             &[
@@ -364,14 +480,15 @@ impl Session<'_> {
         }
         url.query_pairs_mut().append_pair("pagelen", "100");
         match cloud_list(self.transport, &self.client, url, &self.credential).await? {
-            Listing::Items(items) => Ok(items),
-            Listing::Refused(response) => Err(match response.status {
-                StatusCode::FORBIDDEN if cloud_error(&response).error.detail.is_some() => {
-                    self.refusal(&response, "the permission list")
-                }
-                StatusCode::UNAUTHORIZED => unauthorized(&response),
-                _ => unexpected(&response, "the permission list"),
-            }),
+            Listing::Items(items) => Ok(Ok(items)),
+            Listing::Refused(response) => match response.status {
+                StatusCode::FORBIDDEN => Ok(Err(status_text(
+                    &response,
+                    &cloud_error(&response).error.message,
+                ))),
+                StatusCode::UNAUTHORIZED => Err(unauthorized(&response)),
+                _ => Err(unexpected(&response, "the permission list")),
+            },
         }
     }
 

@@ -138,6 +138,9 @@ impl Session<'_> {
         if let Some(at) = expires_at.filter(|at| *at <= Utc::now()) {
             return Err(Stop::Invalid(Invalid::Expired { at }));
         }
+        if let Some(basic_user) = self.request.basic_user {
+            self.check_basic(basic_user, &user).await?;
+        }
         Ok(ValidToken {
             identity: user,
             credential_type: Some("http_access_token".into()),
@@ -206,41 +209,19 @@ impl Session<'_> {
         Ok(None)
     }
 
-    /// Without the record: a repository appears in `/repos?permission=REPO_WRITE` only when the
-    /// caller holds that permission on it.
+    /// Without the record: a repository appears in `GET /api/latest/repos?projectkey=K&permission=
+    /// REPO_WRITE` (`getRepositories_1`) only when the caller holds that permission on it. The
+    /// listing is matched on slugs here: its `name` parameter filters on the display name, which
+    /// may differ from the slug (DC 9.2 OpenAPI parameter description), so it is not used.
     async fn check_level_by_listing(&self, level: Permission) -> Result<(), Stop> {
         let permission = dc_repo_permission(level);
         let key = &self.project;
         let wanted: Vec<String> = if self.request.access.repositories.is_empty() {
-            let url = join(&self.rest, &["api", "latest", "projects", key, "repos"]);
-            self.list::<Repository>(url)
-                .await?
-                .into_iter()
-                .map(|r| r.slug)
-                .collect()
+            self.repos_in_project(None).await?
         } else {
             self.request.access.repositories.clone()
         };
-        let mut allowed = Vec::new();
-        let names: Vec<Option<&String>> = match self.request.access.repositories.as_slice() {
-            [] => vec![None],
-            repos => repos.iter().map(Some).collect(),
-        };
-        for name in names {
-            let mut url = join(&self.rest, &["api", "latest", "repos"]);
-            url.query_pairs_mut()
-                .append_pair("projectkey", key)
-                .append_pair("permission", permission);
-            if let Some(name) = name {
-                url.query_pairs_mut().append_pair("name", name);
-            }
-            allowed.extend(
-                self.list::<Repository>(url)
-                    .await?
-                    .into_iter()
-                    .map(|r| r.slug),
-            );
-        }
+        let allowed = self.repos_in_project(Some(permission)).await?;
         let short: Vec<String> = wanted
             .iter()
             .filter(|slug| !allowed.iter().any(|a| a.eq_ignore_ascii_case(slug)))
@@ -254,6 +235,53 @@ impl Session<'_> {
                 Vec::new(),
                 "the repository list shows less access than spec.access.permission",
             ))
+        }
+    }
+
+    /// Slugs of the project's repositories the caller holds `permission` on (without one: the
+    /// implicit read the document describes).
+    async fn repos_in_project(&self, permission: Option<&str>) -> Result<Vec<String>, Stop> {
+        let mut url = join(&self.rest, &["api", "latest", "repos"]);
+        url.query_pairs_mut()
+            .append_pair("projectkey", &self.project);
+        if let Some(permission) = permission {
+            url.query_pairs_mut().append_pair("permission", permission);
+        }
+        Ok(self
+            .list::<Repository>(url)
+            .await?
+            .into_iter()
+            .map(|r| r.slug)
+            .collect())
+    }
+
+    /// The Secret will also carry `user:token` as HTTP Basic: ask Bitbucket whether it accepts
+    /// that form, on the first target. Project and repository tokens never do ("In Git and API
+    /// calls, you can use the project and repository level token only with Bearer
+    /// authentication", <https://confluence.atlassian.com/bitbucketserver091/http-access-tokens-1443038354.html>).
+    async fn check_basic(&self, user: &str, identity: &str) -> Result<(), Stop> {
+        let Some((label, path)) = self.targets().into_iter().next() else {
+            return Ok(());
+        };
+        let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+        let basic = Credential::Basic {
+            user: user.to_string(),
+            token: self.request.token.clone(),
+        };
+        let response = self
+            .transport
+            .get(&self.client, &join(&self.rest, &refs), &basic)
+            .await?;
+        match response.status {
+            StatusCode::OK => Ok(()),
+            StatusCode::UNAUTHORIZED => Err(Stop::Invalid(Invalid::BasicAuthRefused {
+                user: user.to_string(),
+                detail: status_text(&response, &dc_error_message(&response)),
+                fix: format!(
+                    "Data Center project and repository HTTP access tokens work only as Bearer: remove token.username and use the gitconfig, env or bearerToken formats (argocd then writes bearerToken). If this is a personal token, token.username must be its owner's user name (Bearer calls act as {identity})."
+                ),
+            })),
+            _ => Err(unexpected(&response, &label)),
         }
     }
 
@@ -287,10 +315,16 @@ fn path(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|p| p.to_string()).collect()
 }
 
-/// The numeric id a Data Center token encodes: base64 of `<id>:<random bytes>`.
+/// The prefix current Data Center releases put before a token's base64 part.
+const TOKEN_PREFIX: &str = "BBDC-";
+
+/// The numeric id a Data Center token encodes: `BBDC-` (current releases; older ones issued
+/// tokens without it) followed by base64 of `<id>:<random bytes>` (the DC 9.2 OpenAPI example of an
+/// access token decodes to its own id).
 fn token_id(token: &str) -> Option<String> {
+    let encoded = token.strip_prefix(TOKEN_PREFIX).unwrap_or(token);
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(token)
+        .decode(encoded)
         .ok()?;
     let colon = bytes.iter().position(|b| *b == b':')?;
     let id = std::str::from_utf8(&bytes[..colon]).ok()?;
@@ -318,6 +352,10 @@ mod tests {
         raw.extend([7u8; 20]);
         let token = base64::engine::general_purpose::STANDARD.encode(raw);
         assert_eq!(token_id(&token).as_deref(), Some("123456789012"));
+        assert_eq!(
+            token_id(&format!("BBDC-{token}")).as_deref(),
+            Some("123456789012")
+        );
         assert_eq!(token_id("ATCTT3xFfGN0-not-base64"), None);
         assert_eq!(
             token_id(&base64::engine::general_purpose::STANDARD.encode("abc:def")),

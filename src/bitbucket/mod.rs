@@ -131,11 +131,13 @@ impl Validator {
     }
 }
 
-/// Said with every valid app password: Atlassian's timeline for their removal.
-pub const APP_PASSWORD_WARNING: &str = "app passwords are deprecated: Atlassian stopped their creation on 9 September 2025 and removes them on 28 July 2026 (after brownouts from 9 June 2026); replace it with an API token with scopes.";
+/// Said with every app password Bitbucket still accepts: Atlassian's timeline for their removal
+/// (creation stopped 9 September 2025, brownouts from 9 June 2026, removal 28 July 2026).
+pub const APP_PASSWORD_WARNING: &str = "this token kind is removed: Atlassian stopped creating app passwords on 9 September 2025 and removed them on 28 July 2026, so this one may stop working at any moment. Replace it with an API token with scopes (token.kind: APIToken).";
 
-/// A 401 is "Unauthorized" unless the declared expiry has passed (Expired) or this very token was
-/// accepted before (Revoked): Bitbucket's 401 alone cannot tell these apart.
+/// A 401 is "Unauthorized" unless the declared expiry has passed (Expired), the token is an app
+/// password (a kind Atlassian removed: AppPasswordRemoved) or this very token was accepted before
+/// (Revoked): Bitbucket's 401 alone cannot tell these apart.
 fn refine_rejection(invalid: Invalid, request: &ValidationRequest<'_>) -> Invalid {
     let Invalid::Unauthorized { detail } = invalid else {
         return invalid;
@@ -143,16 +145,12 @@ fn refine_rejection(invalid: Invalid, request: &ValidationRequest<'_>) -> Invali
     if let Some(at) = request.declared_expiry.filter(|at| *at <= Utc::now()) {
         return Invalid::Expired { at };
     }
+    if request.kind == TokenKind::AppPassword {
+        return Invalid::AppPasswordRemoved { detail };
+    }
     if request.accepted_before {
         return Invalid::Revoked { detail };
     }
-    let detail = if request.kind == TokenKind::AppPassword {
-        format!(
-            "{detail}; app passwords were removed by Atlassian on 28 July 2026: use an API token"
-        )
-    } else {
-        detail
-    };
     Invalid::Unauthorized { detail }
 }
 

@@ -53,6 +53,17 @@ pub enum Invalid {
     Expired { at: DateTime<Utc> },
     /// The Data Center host is not on the operator's allowlist; nothing was sent to it.
     HostNotAllowed { host: String },
+    /// Bitbucket Cloud rejects an app password: Atlassian removed app passwords on 28 July 2026
+    /// (brownouts from 9 June 2026 answered 401 too), so a 401 means "replace it with an API
+    /// token" rather than "wrong password".
+    AppPasswordRemoved { detail: String },
+    /// The token works in one form but Bitbucket refuses the HTTP Basic form (`user:token`)
+    /// that formats the Secret would carry (`gitCredentials`, `basicAuth`, `argocd`) use.
+    BasicAuthRefused {
+        user: String,
+        detail: String,
+        fix: String,
+    },
 }
 
 /// A failure that says nothing about the token: retry later.
@@ -119,6 +130,8 @@ impl Invalid {
             Invalid::TargetNotFound { .. } => "TargetNotFound",
             Invalid::Expired { .. } => "Expired",
             Invalid::HostNotAllowed { .. } => "HostNotAllowed",
+            Invalid::AppPasswordRemoved { .. } => "AppPasswordRemoved",
+            Invalid::BasicAuthRefused { .. } => "BasicAuthRefused",
         }
     }
 
@@ -140,6 +153,12 @@ impl Invalid {
             Invalid::Expired { at } => format!(
                 "The token expired at {}. Create a new token and put it into the source Secret.",
                 rfc3339(*at)
+            ),
+            Invalid::AppPasswordRemoved { detail } => format!(
+                "Bitbucket rejects this app password (401: {detail}). Atlassian removed app passwords on 28 July 2026 (https://www.atlassian.com/blog/bitbucket/bitbucket-cloud-transitions-to-api-tokens-enhancing-security-with-app-password-deprecation). {APP_PASSWORD_REPLACEMENT}"
+            ),
+            Invalid::BasicAuthRefused { user, detail, fix } => format!(
+                "Bitbucket accepts the token as Bearer but refuses it as HTTP Basic with the username {user} (401: {detail}), the form the requested formats would write; nothing was rendered. {fix}"
             ),
             Invalid::HostNotAllowed { host } => format!(
                 "The Data Center host {host} is not on the operator's allowlist, so the token was not sent to it. Ask the operator's administrators to add it (--allowed-dc-host / the chart's allowedDataCenterHosts)."
@@ -194,6 +213,10 @@ impl Transient {
         format!("{what}. The token's validity is unknown; the check will be retried.")
     }
 }
+
+/// How to replace an app password, for messages (Atlassian's "Using API tokens" and "API token
+/// permissions" pages: <https://support.atlassian.com/bitbucket-cloud/docs/using-api-tokens/>).
+pub const APP_PASSWORD_REPLACEMENT: &str = "Create an API token with scopes instead: at https://id.atlassian.com/manage-profile/security/api-tokens choose \"Create API token with scopes\", app Bitbucket, with the scope read:repository:bitbucket (add write:repository:bitbucket to push). Then set token.kind: APIToken, token.email to your Atlassian account email (for the REST API), token.username to your Bitbucket username (for git), and put the new token into the source Secret.";
 
 /// An instant as RFC 3339 with seconds and `Z`.
 pub fn rfc3339(at: DateTime<Utc>) -> String {

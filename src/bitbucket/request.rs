@@ -35,6 +35,10 @@ pub struct ValidationRequest<'a> {
     pub declared_expiry: Option<DateTime<Utc>>,
     /// Bitbucket accepted this very token before (same fingerprint): a 401 now means revoked.
     pub accepted_before: bool,
+    /// The username of an HTTP Basic form the rendered Secret carries that the REST checks would
+    /// not otherwise exercise (Data Center: `token.username` with `gitCredentials`, `basicAuth` or
+    /// `argocd`); see [`crate::render::extra_basic_user`]. The validator checks that form too.
+    pub basic_user: Option<&'a str>,
 }
 
 impl ValidationRequest<'_> {

@@ -33,6 +33,54 @@ impl From<PermissionArg> for Permission {
     }
 }
 
+/// Exit codes of `check`, shown under its `--help`.
+pub const EXIT_CODES_HELP: &str = "Exit codes:
+  0   valid: Bitbucket accepts the token with the requested access
+  1   invalid: Bitbucket rejects the token or it lacks the access (the reason says which)
+  2   could not tell: Bitbucket could not be reached, answered 5xx or rate-limited the check
+  64  bad input: a flag, the token file or the CA file is unusable; nothing was sent";
+
+/// `--server-url`: an https URL with a host. A bare host gets a message that says what to type.
+fn parse_server_url(text: &str) -> Result<Url, String> {
+    let example = |host: &str| {
+        format!(
+            "https://{host} (add the context path if there is one, e.g. https://{host}/bitbucket)"
+        )
+    };
+    let url = Url::parse(text).map_err(|error| match error {
+        url::ParseError::RelativeUrlWithoutBase => format!(
+            "{text:?} has no scheme: give the Data Center base URL as {}",
+            example(text.trim_end_matches('/'))
+        ),
+        other => format!("{text:?} is not a URL ({other}); give the Data Center base URL, e.g. https://git.example.com/bitbucket"),
+    })?;
+    match (url.scheme(), url.host_str()) {
+        ("https", Some(_)) => Ok(url),
+        ("http", Some(host)) => Err(format!(
+            "{text:?} uses http: the token would travel unencrypted; use {}",
+            example(host)
+        )),
+        _ => Err(format!(
+            "{text:?} is not an https URL with a host; give the Data Center base URL, e.g. https://git.example.com/bitbucket"
+        )),
+    }
+}
+
+/// `--expires-at`: RFC 3339. A date alone gets a message that says what to type.
+fn parse_expiry(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
+        return Err(format!(
+            "{text:?} is a date without a time: give the moment the token expires with its zone, e.g. {text}T00:00:00Z (Bitbucket shows expiry dates in your profile's time zone)"
+        ));
+    }
+    Err(format!(
+        "{text:?} is not an RFC 3339 time: use e.g. 2026-12-31T23:59:59Z or 2026-12-31T23:59:59+01:00"
+    ))
+}
+
 /// Check one token with Bitbucket. Exit code 0: valid; 1: invalid; 2: could not tell; 64: bad input.
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
@@ -40,8 +88,9 @@ pub struct CheckArgs {
     /// AppPassword (Cloud) or HTTPAccessToken (Data Center).
     #[arg(long)]
     pub kind: TokenKind,
-    /// Data Center base URL including any context path; omit for Bitbucket Cloud.
-    #[arg(long)]
+    /// Data Center base URL including any context path, e.g. https://git.example.com/bitbucket;
+    /// omit for Bitbucket Cloud.
+    #[arg(long, value_parser = parse_server_url)]
     pub server_url: Option<Url>,
     /// Cloud workspace slug.
     #[arg(long)]
@@ -67,8 +116,9 @@ pub struct CheckArgs {
     /// File holding the token, or - for standard input. Never pass a token as an argument.
     #[arg(long)]
     pub token_file: PathBuf,
-    /// The token's expiry, when Bitbucket cannot tell (RFC 3339).
-    #[arg(long)]
+    /// The token's expiry, when Bitbucket cannot tell: an RFC 3339 time with a zone, e.g.
+    /// 2026-12-31T00:00:00Z.
+    #[arg(long, value_parser = parse_expiry)]
     pub expires_at: Option<DateTime<Utc>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
@@ -79,4 +129,22 @@ pub struct CheckArgs {
     /// Bitbucket Cloud REST API base URL (tests point it at a simulator).
     #[arg(long, env = "BTO_CLOUD_API_URL", default_value = crate::bitbucket::CLOUD_API_URL, hide = true)]
     pub cloud_api_url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_hosts_and_dates_say_what_to_type() {
+        let host = parse_server_url("git.example.com").unwrap_err();
+        assert!(host.contains("https://git.example.com"), "{host}");
+        let http = parse_server_url("http://git.example.com").unwrap_err();
+        assert!(http.contains("https://git.example.com"), "{http}");
+        assert!(parse_server_url("https://git.example.com/bitbucket").is_ok());
+        let date = parse_expiry("2026-12-31").unwrap_err();
+        assert!(date.contains("2026-12-31T00:00:00Z"), "{date}");
+        assert!(parse_expiry("2026-12-31T10:00:00+01:00").is_ok());
+        assert!(parse_expiry("tomorrow").unwrap_err().contains("RFC 3339"));
+    }
 }

@@ -5,7 +5,7 @@ mod report;
 
 use std::{io::Read, process::ExitCode, time::Duration};
 
-pub use args::CheckArgs;
+pub use args::{CheckArgs, EXIT_CODES_HELP, OutputFormat};
 
 use crate::{
     api::{AccessSpec, TokenKind},
@@ -54,11 +54,29 @@ pub async fn run(args: CheckArgs) -> ExitCode {
                 Outcome::Transient(_) => 2,
             })
         }
-        Err(problem) => {
-            eprintln!("error: {problem}");
-            ExitCode::from(EXIT_BAD_INPUT)
-        }
+        Err(problem) => bad_input(&problem.to_string(), args.output),
     }
+}
+
+/// Reports input `check` cannot work with (exit 64): as JSON on standard output with
+/// `--output json`, else as text on standard error.
+pub fn bad_input(message: &str, output: args::OutputFormat) -> ExitCode {
+    match output {
+        args::OutputFormat::Json => print!("{}", report::input_error(message)),
+        args::OutputFormat::Text => eprintln!("error: {message}"),
+    }
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// True when the command line asks `check` for JSON (`--output json` or `--output=json`), read
+/// before clap so that its own errors can be reported as JSON too.
+pub fn wants_json(args: &[String]) -> bool {
+    let is_check = args.get(1).is_some_and(|a| a == "check");
+    is_check
+        && args.iter().enumerate().any(|(i, arg)| {
+            arg == "--output=json"
+                || (arg == "--output" && args.get(i + 1).is_some_and(|v| v == "json"))
+        })
 }
 
 async fn check(args: &CheckArgs) -> Result<Outcome, CheckInputError> {
@@ -107,6 +125,12 @@ async fn check(args: &CheckArgs) -> Result<Outcome, CheckInputError> {
         access: &access,
         declared_expiry: args.expires_at,
         accepted_before: false,
+        // What the operator renders by default (gitconfig and gitCredentials).
+        basic_user: crate::render::extra_basic_user(
+            args.kind,
+            args.username.as_deref(),
+            &crate::api::OutputFormat::DEFAULT,
+        ),
     };
     Ok(validator.validate(&request).await)
 }

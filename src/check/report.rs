@@ -32,6 +32,17 @@ struct JsonReport<'a> {
     retry_after_seconds: Option<u64>,
 }
 
+/// Input `check` could not use, as the JSON report (`verdict: "error"`, `reason:
+/// "InvalidInput"`), ending with a newline.
+pub fn input_error(message: &str) -> String {
+    let report = serde_json::json!({
+        "verdict": "error",
+        "reason": "InvalidInput",
+        "message": message,
+    });
+    format!("{report}\n")
+}
+
 /// The verdict as text or JSON, ending with a newline.
 pub fn render(outcome: &Outcome, format: OutputFormat) -> String {
     match format {

@@ -9,7 +9,7 @@ use std::{
 use kube::{Client, runtime::events::Recorder};
 use url::Url;
 
-use super::{index::SecretIndex, validation_cache::ValidationCache};
+use super::{index::SecretIndex, rejections::Rejections, validation_cache::ValidationCache};
 use crate::bitbucket::Validator;
 
 /// The field manager of every write the operator makes.
@@ -29,6 +29,8 @@ pub struct Context {
     pub client: Client,
     pub validator: Validator,
     pub cache: ValidationCache,
+    /// Rejections of a token shared by every object using it.
+    pub rejections: Rejections,
     pub index: SecretIndex,
     /// Rendered Secrets as this process last wrote them (see [`OwnWrites`]).
     pub own_writes: super::own_writes::OwnWrites,
@@ -51,6 +53,7 @@ impl Context {
             client,
             validator,
             cache: ValidationCache::default(),
+            rejections: Rejections::default(),
             index: SecretIndex::default(),
             own_writes: Default::default(),
             recorder,

@@ -7,6 +7,7 @@ pub mod index;
 pub mod own_writes;
 pub mod reasons;
 pub mod reconcile;
+pub mod rejections;
 pub mod resume;
 pub mod rollout;
 pub mod run;

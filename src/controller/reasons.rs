@@ -17,6 +17,8 @@ pub enum Reason {
     SourceKeyMissing,
     MalformedToken,
     HostNotAllowed,
+    AppPasswordRemoved,
+    BasicAuthRefused,
     SecretConflict,
     InvalidSpec,
     // TokenValid = Unknown
@@ -45,6 +47,8 @@ impl Reason {
             Reason::SourceKeyMissing => "SourceKeyMissing",
             Reason::MalformedToken => "MalformedToken",
             Reason::HostNotAllowed => "HostNotAllowed",
+            Reason::AppPasswordRemoved => "AppPasswordRemoved",
+            Reason::BasicAuthRefused => "BasicAuthRefused",
             Reason::SecretConflict => "SecretConflict",
             Reason::InvalidSpec => "InvalidSpec",
             Reason::BitbucketUnreachable => "BitbucketUnreachable",

@@ -21,6 +21,7 @@ use super::{
     error::Error,
     events::{SecretChange, transition_events},
     reasons::Reason,
+    rejections::TokenId,
     resume, rollout,
     schedule::{next_expiry_flip, next_validation, retry_delay, until},
     source,
@@ -35,7 +36,7 @@ use crate::{
         RestartRecord,
     },
     bitbucket::{Server, ValidationRequest},
-    render::{GitServer, RenderInput, render},
+    render::{GitServer, RenderInput, extra_basic_user, render},
     token::SecretToken,
 };
 
@@ -277,6 +278,8 @@ async fn check_token(
             .conditions
             .iter()
             .any(|c| c.type_ == ConditionType::TokenValid.as_str() && c.status == "True");
+    let formats = formats(bbt);
+    let basic_user = extra_basic_user(spec.token.kind, spec.token.username.as_deref(), &formats);
     let request = ValidationRequest {
         kind: spec.token.kind,
         server,
@@ -286,8 +289,9 @@ async fn check_token(
         access: &spec.access,
         declared_expiry: spec.token.expires_at,
         accepted_before,
+        basic_user,
     };
-    let key = cache_key(bbt, &fingerprint, ca_pem.as_deref());
+    let key = cache_key(bbt, &fingerprint, ca_pem.as_deref(), basic_user);
     let resumable = bbt
         .uid()
         .is_some_and(|uid| ctx.first_sight(&uid))
@@ -313,13 +317,29 @@ async fn check_token(
             TokenVerdict::from(ctx.validator.validate(&request).await)
         })
         .await;
+    let cached = ctx.rejections.apply(
+        &token_id(bbt, &fingerprint),
+        &ObjectRef::from_obj(bbt),
+        cached,
+    );
     let validated_at = cached.verdict.is_definitive().then_some(cached.at);
     Ok(Checked {
         token: Some(token),
         ca_pem,
-        verdict: refine_for_history(cached.verdict, accepted_before),
+        verdict: refine_for_history(cached.verdict, accepted_before)
+            .expired_by(Utc::now(), known_expiry(previous, &fingerprint)),
         validated_at,
     })
+}
+
+/// The expiry the status recorded for this very token, if any.
+fn known_expiry(
+    previous: &BitbucketTokenStatus,
+    fingerprint: &str,
+) -> Option<chrono::DateTime<Utc>> {
+    (previous.token_fingerprint.as_deref() == Some(fingerprint))
+        .then_some(previous.expires_at)
+        .flatten()
 }
 
 /// A shared result may have been computed for another object that never saw this token work.
@@ -347,8 +367,36 @@ fn definitive(verdict: TokenVerdict) -> Checked {
     }
 }
 
+/// The token on its server: Bitbucket's rejection of it holds for every access asked of it.
+fn token_id(bbt: &BitbucketToken, fingerprint: &str) -> TokenId {
+    let server = bbt
+        .spec
+        .server
+        .as_ref()
+        .and_then(|s| s.data_center.as_ref())
+        .map_or("cloud", |dc| dc.url.as_str());
+    TokenId(format!(
+        "{server}/{}/{fingerprint}",
+        bbt.spec.token.kind.as_str()
+    ))
+}
+
+/// `spec.target.formats`, or the default formats.
+fn formats(bbt: &BitbucketToken) -> Vec<OutputFormat> {
+    bbt.spec
+        .target
+        .as_ref()
+        .and_then(|t| t.formats.clone())
+        .unwrap_or_else(|| OutputFormat::DEFAULT.to_vec())
+}
+
 /// Everything that makes two validations the same question to Bitbucket.
-fn cache_key(bbt: &BitbucketToken, fingerprint: &str, ca_pem: Option<&[u8]>) -> CacheKey {
+fn cache_key(
+    bbt: &BitbucketToken,
+    fingerprint: &str,
+    ca_pem: Option<&[u8]>,
+    basic_user: Option<&str>,
+) -> CacheKey {
     let spec = &bbt.spec;
     let server = spec
         .server
@@ -370,6 +418,7 @@ fn cache_key(bbt: &BitbucketToken, fingerprint: &str, ca_pem: Option<&[u8]>) -> 
             ca,
             spec.token.expires_at,
             bbt.annotations().get(REVALIDATE_ANNOTATION),
+            basic_user,
         ])
         .to_string(),
     )
@@ -386,10 +435,7 @@ async fn render_target(
 ) -> Result<Written, Error> {
     let spec = &bbt.spec;
     let target = spec.target.clone().unwrap_or_default();
-    let formats = target
-        .formats
-        .clone()
-        .unwrap_or_else(|| OutputFormat::DEFAULT.to_vec());
+    let formats = formats(bbt);
     let server = match spec.server.as_ref().and_then(|s| s.data_center.as_ref()) {
         Some(dc) => match Url::parse(&dc.url) {
             Ok(base) => GitServer::DataCenter { base },

@@ -344,6 +344,8 @@ fn controller(
             );
             wake
         })
+        // Objects whose token Bitbucket just rejected for another object (see `rejections`).
+        .reconcile_on(context.rejections.wake_ups(namespace.clone()))
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown.triggered())
 }

@@ -41,6 +41,28 @@ impl TokenVerdict {
         }
     }
 
+    /// A token whose known expiry has passed at `now` is expired, whenever its last check was:
+    /// a valid verdict (shared or resumed) never outlives the expiry it carries, and a later 401
+    /// for a token known to expire before it (`known_expiry`, e.g. the expiry Bitbucket reported
+    /// earlier) is that expiry, not a revocation.
+    pub fn expired_by(self, now: DateTime<Utc>, known_expiry: Option<DateTime<Utc>>) -> Self {
+        let at = match &self {
+            TokenVerdict::Valid(facts) => facts.expires_at,
+            TokenVerdict::Invalid {
+                reason: Reason::Unauthorized | Reason::Revoked,
+                ..
+            } => known_expiry,
+            _ => None,
+        };
+        match at {
+            Some(at) if at <= now => TokenVerdict::invalid(
+                Reason::Expired,
+                crate::bitbucket::Invalid::Expired { at }.message(),
+            ),
+            _ => self,
+        }
+    }
+
     /// True when Bitbucket (or the operator's own checks) gave a definitive answer.
     pub fn is_definitive(&self) -> bool {
         !matches!(self, TokenVerdict::Unknown { .. })
@@ -66,6 +88,8 @@ impl From<crate::bitbucket::Outcome> for TokenVerdict {
                     Invalid::TargetNotFound { .. } => Reason::TargetNotFound,
                     Invalid::Expired { .. } => Reason::Expired,
                     Invalid::HostNotAllowed { .. } => Reason::HostNotAllowed,
+                    Invalid::AppPasswordRemoved { .. } => Reason::AppPasswordRemoved,
+                    Invalid::BasicAuthRefused { .. } => Reason::BasicAuthRefused,
                 };
                 TokenVerdict::invalid(reason, invalid.message())
             }

@@ -49,19 +49,27 @@ pub(crate) fn required_basic_username<'a>(
     basic_username(kind, username)?.ok_or(RenderError::BearerOnly { format })
 }
 
-/// True for kinds Bitbucket accepts only with a username (HTTP Basic).
+/// True for kinds Bitbucket accepts only with a username (HTTP Basic), for git and REST alike.
 pub(crate) fn is_basic_only(kind: TokenKind) -> bool {
     matches!(kind, TokenKind::ApiToken | TokenKind::AppPassword)
 }
 
-/// The `Authorization` header value git should send: `Basic base64(user:token)` for API tokens and
-/// app passwords, `Bearer <token>` for every other kind.
+/// True for kinds whose documented git form is HTTP Basic: Cloud access tokens (`x-token-auth`,
+/// <https://support.atlassian.com/bitbucket-cloud/docs/using-access-tokens/>), API tokens and app
+/// passwords. Atlassian documents Bearer for Cloud access tokens only on the REST API.
+pub(crate) fn git_uses_basic(kind: TokenKind) -> bool {
+    kind.is_cloud()
+}
+
+/// The `Authorization` header value git should send: `Basic base64(user:token)` for every Cloud
+/// kind (the only form Atlassian documents for git), `Bearer <token>` for Data Center HTTP access
+/// tokens (the one form every Data Center token kind accepts).
 pub(crate) fn authorization(
     kind: TokenKind,
     username: Option<&str>,
     token: &SecretToken,
 ) -> Result<String, RenderError> {
-    if is_basic_only(kind) {
+    if git_uses_basic(kind) {
         let user = required_basic_username(kind, username, "gitconfig")?;
         let pair = format!("{user}:{}", token.expose());
         Ok(format!("Basic {}", STANDARD.encode(pair)))
@@ -155,10 +163,13 @@ mod tests {
             authorization(TokenKind::HttpAccessToken, Some("dev"), &t).unwrap(),
             "Bearer tok"
         );
-        assert_eq!(
-            authorization(TokenKind::WorkspaceAccessToken, None, &t).unwrap(),
-            "Bearer tok"
-        );
+        // base64("x-token-auth:tok"): Cloud access tokens use Basic for git, even with a username.
+        for username in [None, Some("dev")] {
+            assert_eq!(
+                authorization(TokenKind::WorkspaceAccessToken, username, &t).unwrap(),
+                "Basic eC10b2tlbi1hdXRoOnRvaw=="
+            );
+        }
         // base64("dev:tok") and base64("x-bitbucket-api-token-auth:tok")
         assert_eq!(
             authorization(TokenKind::AppPassword, Some("dev"), &t).unwrap(),

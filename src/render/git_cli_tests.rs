@@ -203,6 +203,19 @@ fn kind_for(server: &GitServer) -> TokenKind {
     }
 }
 
+/// The header each scenario's token kind is rendered with: Basic `x-token-auth` for a Cloud
+/// workspace access token, Bearer for a Data Center HTTP access token.
+fn expected_header(server: &GitServer) -> String {
+    use base64::Engine as _;
+    match server {
+        GitServer::Cloud { .. } => format!(
+            "Authorization: Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("x-token-auth:{TOKEN}"))
+        ),
+        GitServer::DataCenter { .. } => format!("Authorization: Bearer {TOKEN}"),
+    }
+}
+
 #[test]
 fn extra_header_reaches_git_only_inside_the_target() {
     let home = tempfile::tempdir().unwrap();
@@ -221,7 +234,7 @@ fn extra_header_reaches_git_only_inside_the_target() {
         .unwrap();
         write_keys(home.path(), &secret);
         let file = home.path().join(".gitconfig");
-        let expected = format!("Authorization: Bearer {TOKEN}");
+        let expected = expected_header(&scenario.server);
         for url in scenario.inside {
             assert_eq!(
                 header_for(home.path(), &file, url).as_deref(),
@@ -276,7 +289,7 @@ fn env_format_reaches_git_only_inside_the_target() {
         for url in scenario.inside {
             assert_eq!(
                 lookup(url),
-                Some(format!("Authorization: Bearer {TOKEN}")),
+                Some(expected_header(&scenario.server)),
                 "{}: {url}",
                 scenario.name
             );
@@ -448,7 +461,7 @@ fn hostile_token_and_username_add_no_key_and_read_back_exactly() {
         let url = urls.last().unwrap();
         let header = header_for(home.path(), &file, url).unwrap();
         let user = username.unwrap_or("x-token-auth");
-        if kind == K::AppPassword {
+        if kind.is_cloud() {
             use base64::Engine as _;
             let encoded = header.strip_prefix("Authorization: Basic ").unwrap();
             let decoded = base64::engine::general_purpose::STANDARD

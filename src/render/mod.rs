@@ -4,6 +4,7 @@
 //! annotation and the user's labels and annotations; this module returns only what the requested
 //! formats need. See `docs/formats.md` for every format and the choices behind it.
 
+mod auth_forms;
 mod ca;
 mod credentials;
 mod error;
@@ -22,6 +23,7 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+pub use auth_forms::extra_basic_user;
 pub use credentials::{API_TOKEN_USER, CLOUD_ACCESS_TOKEN_USER};
 pub use error::RenderError;
 

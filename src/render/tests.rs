@@ -95,6 +95,8 @@ use OutputFormat as F;
 use TokenKind as K;
 
 const BEARER: &str = "Authorization: Bearer tok/+=";
+/// base64("x-token-auth:tok/+="): the git form of Cloud access tokens.
+const BASIC_XTA: &str = "Authorization: Basic eC10b2tlbi1hdXRoOnRvay8rPQ==";
 const BASIC_API: &str = "Authorization: Basic eC1iaXRidWNrZXQtYXBpLXRva2VuLWF1dGg6dG9rLys9";
 const BASIC_DEV: &str = "Authorization: Basic ZGV2OnRvay8rPQ==";
 /// The empty `extraHeader` that resets git's header list before each rendered header.
@@ -124,11 +126,11 @@ fn gitconfig_for_every_kind() {
     let table = [
         (
             case("rat", K::RepositoryAccessToken, None, &[F::Gitconfig]),
-            cloud_repo_headers(BEARER),
+            cloud_repo_headers(BASIC_XTA),
         ),
         (
             case("pat", K::ProjectAccessToken, None, &[F::Gitconfig]),
-            cloud_repo_headers(BEARER),
+            cloud_repo_headers(BASIC_XTA),
         ),
         (
             case(
@@ -137,7 +139,7 @@ fn gitconfig_for_every_kind() {
                 Some("ignored"),
                 &[F::Gitconfig],
             ),
-            cloud_repo_headers(BEARER),
+            cloud_repo_headers(BASIC_XTA),
         ),
         (
             case("api default user", K::ApiToken, None, &[F::Gitconfig]),
@@ -260,7 +262,7 @@ fn gitconfig_and_git_credentials_share_one_file() {
     assert_eq!(
         secret.data[".gitconfig"],
         format!(
-            "{TOP}[http \"https://bitbucket.org/acme/\"]\n{RESET}\textraHeader = \"{BEARER}\"\n\
+            "{TOP}[http \"https://bitbucket.org/acme/\"]\n{RESET}\textraHeader = \"{BASIC_XTA}\"\n\
              [credential \"https://bitbucket.org/acme/\"]\n\
              \thelper = \"\"\n\thelper = \"store --file=/etc/bitbucket-git/.git-credentials\"\n\tuseHttpPath = \"false\"\n\
              {STORE_TAIL}"
@@ -362,7 +364,7 @@ fn env_mirrors_the_gitconfig_headers() {
                 "GIT_CONFIG_KEY_1",
                 "http.https://bitbucket.org/acme/payments.extraHeader"
             ),
-            ("GIT_CONFIG_VALUE_1", BEARER),
+            ("GIT_CONFIG_VALUE_1", BASIC_XTA),
             (
                 "GIT_CONFIG_KEY_2",
                 "http.https://bitbucket.org/acme/payments.git.extraHeader"
@@ -372,7 +374,7 @@ fn env_mirrors_the_gitconfig_headers() {
                 "GIT_CONFIG_KEY_3",
                 "http.https://bitbucket.org/acme/payments.git.extraHeader"
             ),
-            ("GIT_CONFIG_VALUE_3", BEARER),
+            ("GIT_CONFIG_VALUE_3", BASIC_XTA),
         ])
     );
     let mut workspace = case("wat", K::AppPassword, Some("dev"), &[F::Env]);

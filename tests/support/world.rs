@@ -6,7 +6,8 @@ use std::{collections::BTreeMap, sync::LazyLock};
 
 use bitbucket_simulator::{
     CloudFixture, CloudProject, CloudRepository, CloudUser, DataCenterFixture, DcUser, Fixture,
-    RepoPermission, SimTokenKind, Simulator, TokenFixture, Workspace, dc_token_secret,
+    RepoPermission, SimTokenKind, Simulator, TokenFixture, Workspace, dc_legacy_token_secret,
+    dc_token_secret,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -43,6 +44,8 @@ impl World {
 
 fn repo(slug: &str, project: &str) -> CloudRepository {
     CloudRepository {
+        // Display names differ from slugs, as they often do on real workspaces.
+        name: Some(format!("{slug} (display name)")),
         slug: slug.into(),
         project: project.into(),
         private: true,
@@ -107,6 +110,11 @@ pub fn fixture() -> Fixture {
                 &["repository", "repository:write", "project"],
             )
         },
+        // Only what git needs for a project (issue 14, fault 2): no `project` scope.
+        TokenFixture {
+            project: Some("PAY".into()),
+            ..cloud_token("pat-repo-only", ProjectAccessToken, &["repository"])
+        },
         cloud_token("wat", WorkspaceAccessToken, &["repository"]),
         TokenFixture {
             user: Some("alice".into()),
@@ -120,6 +128,12 @@ pub fn fixture() -> Fixture {
                     "read:user:bitbucket",
                 ],
             )
+        },
+        // Only what git needs to clone: no read:user or read:workspace scope.
+        TokenFixture {
+            user: Some("alice".into()),
+            secret: "ATATT3xFfGF0api-read-only".into(),
+            ..cloud_token("api-read-only", ApiToken, &["read:repository:bitbucket"])
         },
         TokenFixture {
             user: Some("alice".into()),
@@ -184,6 +198,13 @@ pub fn fixture() -> Fixture {
             revoked: true,
             ..dc("dc-revoked", 100_000_000_005, DcRepository)
         },
+        // The older form without the `BBDC-` prefix, still valid.
+        TokenFixture {
+            repository: Some("payments".into()),
+            permissions: scopes(&["REPO_WRITE"]),
+            secret: dc_legacy_token_secret(100_000_000_006, 6),
+            ..dc("dc-repo-legacy", 100_000_000_006, DcRepository)
+        },
     ]);
     let mut extra: Vec<CloudRepository> = (1..=5)
         .map(|i| repo(&format!("service-{i}"), "OPS"))
@@ -235,6 +256,11 @@ pub fn fixture() -> Fixture {
                 key: "PAY".into(),
                 name: "Payments".into(),
                 repositories: scopes(&["payments", "ledger"]),
+                // Display names differ from slugs, as they often do on real servers.
+                repository_names: BTreeMap::from([
+                    ("payments".to_string(), "Payments Service".to_string()),
+                    ("ledger".to_string(), "General Ledger".to_string()),
+                ]),
             }],
             users: vec![DcUser {
                 slug: "bob".into(),

@@ -29,11 +29,19 @@ pub(crate) enum Credentials {
     Basic { user: String, secret: String },
     /// An `Authorization` header that could not be understood.
     Malformed,
+    /// More than one `Authorization` field line. `Authorization` is a singleton field
+    /// (RFC 9110 §11.6.2 defines it as one `credentials` value, and §5.3 allows a
+    /// recipient to reject repeated singleton fields); Bitbucket's handling is not
+    /// published, so the simulator answers 400 (I), as the operator must never cause it.
+    Duplicate,
 }
 
 impl Credentials {
     /// Parses the `Authorization` header.
     pub fn from_headers(headers: &HeaderMap) -> Self {
+        if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+            return Self::Duplicate;
+        }
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Self::None;
         };
@@ -63,7 +71,7 @@ impl Credentials {
     /// What the request log shows (never the secret).
     pub fn seen(&self) -> AuthSeen {
         match self {
-            Self::None | Self::Malformed => AuthSeen::None,
+            Self::None | Self::Malformed | Self::Duplicate => AuthSeen::None,
             Self::Bearer(_) => AuthSeen::Bearer,
             Self::Basic { user, .. } => AuthSeen::Basic { user: user.clone() },
         }
@@ -73,7 +81,7 @@ impl Credentials {
     pub fn secret(&self) -> Option<&str> {
         match self {
             Self::Bearer(secret) | Self::Basic { secret, .. } => Some(secret),
-            Self::None | Self::Malformed => None,
+            Self::None | Self::Malformed | Self::Duplicate => None,
         }
     }
 }
@@ -107,7 +115,7 @@ pub(crate) fn authenticate_cloud(state: &SimState, credentials: &Credentials) ->
                     .is_some_and(|owner| owner.username == *user),
                 _ => user == TOKEN_AUTH_USER,
             },
-            Credentials::None | Credentials::Malformed => false,
+            Credentials::None | Credentials::Malformed | Credentials::Duplicate => false,
         }
     })
 }
@@ -126,7 +134,7 @@ pub(crate) fn authenticate_dc(state: &SimState, credentials: &Credentials) -> Au
                         .dc_user(token.user.as_deref())
                         .is_some_and(|owner| owner.slug.eq_ignore_ascii_case(user))
             }
-            Credentials::None | Credentials::Malformed => false,
+            Credentials::None | Credentials::Malformed | Credentials::Duplicate => false,
         }
     })
 }

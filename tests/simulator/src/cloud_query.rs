@@ -44,7 +44,16 @@ pub(crate) struct Filter {
 impl Filter {
     /// Parses `q`; `Err` carries a message for a 400 response.
     pub fn parse(q: &str) -> Result<Self, String> {
-        let mut parser = Parser { rest: q.trim() };
+        Self::parse_with(q, "", &FIELDS)
+    }
+
+    /// Parses `q` whose field names, once `prefix` is put before them, must be in `fields`.
+    fn parse_with(q: &str, prefix: &'static str, fields: &[&str]) -> Result<Self, String> {
+        let mut parser = Parser {
+            rest: q.trim(),
+            prefix,
+            fields,
+        };
         let mut clauses = Vec::new();
         loop {
             clauses.push(parser.clause()?);
@@ -55,6 +64,12 @@ impl Filter {
             parser.keyword("AND")?;
         }
         Ok(Self { clauses })
+    }
+
+    /// Parses `q` for a repository listing, whose fields are the repository's own (`name`,
+    /// `slug`, `full_name`, `project.key`); they are read as the `repository.`-prefixed fields.
+    pub fn parse_repository(q: &str) -> Result<Self, String> {
+        Self::parse_with(q, "repository.", &REPOSITORY_FIELDS)
     }
 
     pub fn matches(&self, row: &PermissionRow) -> bool {
@@ -106,8 +121,18 @@ const FIELDS: [&str; 5] = [
     "permission",
 ];
 
+/// The fields of a repository listing's `q`, as read after the `repository.` prefix.
+const REPOSITORY_FIELDS: [&str; 4] = [
+    "repository.name",
+    "repository.full_name",
+    "repository.slug",
+    "repository.project.key",
+];
+
 struct Parser<'a> {
     rest: &'a str,
+    prefix: &'static str,
+    fields: &'a [&'a str],
 }
 
 impl Parser<'_> {
@@ -121,8 +146,8 @@ impl Parser<'_> {
             .rest
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
             .unwrap_or(self.rest.len());
-        let field = self.rest[..end].to_owned();
-        if !FIELDS.contains(&field.as_str()) {
+        let field = format!("{}{}", self.prefix, &self.rest[..end]);
+        if !self.fields.contains(&field.as_str()) {
             return Err(format!("Invalid field name: {field:?}"));
         }
         self.rest = &self.rest[end..];
@@ -198,6 +223,23 @@ mod tests {
             project_key: "PROJ".into(),
             permission: RepoPermission::Write,
         }
+    }
+
+    #[test]
+    fn repository_listing_fields_are_the_repository_own() {
+        let row = row();
+        assert!(
+            Filter::parse_repository(r#"project.key="PROJ" AND slug = "api""#)
+                .unwrap()
+                .matches(&row)
+        );
+        assert!(
+            !Filter::parse_repository(r#"name="web""#)
+                .unwrap()
+                .matches(&row)
+        );
+        assert!(Filter::parse_repository(r#"permission="read""#).is_err());
+        assert!(Filter::parse_repository(r#"repository.name="api""#).is_err());
     }
 
     #[test]

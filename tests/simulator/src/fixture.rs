@@ -70,8 +70,12 @@ pub struct CloudProject {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct CloudRepository {
-    /// Repository slug (also used as its name).
+    /// Repository slug: the URL and clone-URL segment.
     pub slug: String,
+    /// Display name (`name` in the API), which Bitbucket lets differ from the slug
+    /// (`repository.name` vs `repository.slug` in the Cloud 2.0 OpenAPI `repository` schema);
+    /// `None` means the same as the slug.
+    pub name: Option<String>,
     /// Key of the project the repository belongs to.
     #[serde(alias = "projectKey")]
     pub project: String,
@@ -83,6 +87,7 @@ impl Default for CloudRepository {
     fn default() -> Self {
         Self {
             slug: String::new(),
+            name: None,
             project: String::new(),
             private: true,
         }
@@ -198,8 +203,25 @@ pub struct DcProject {
     pub key: String,
     /// Display name.
     pub name: String,
-    /// Repository slugs (each repository's name equals its slug).
+    /// Repository slugs.
     pub repositories: Vec<String>,
+    /// Display names of repositories whose name differs from their slug (`name` vs `slug` in
+    /// the DC 9.2 OpenAPI `RestRepository` schema); the others are named like their slug.
+    pub repository_names: BTreeMap<String, String>,
+}
+
+impl DcProject {
+    /// The display name of repository `slug`.
+    pub fn repository_name<'a>(&'a self, slug: &'a str) -> &'a str {
+        self.repository_names.get(slug).map_or(slug, String::as_str)
+    }
+}
+
+impl CloudRepository {
+    /// The display name (`name`), the slug when none is set.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.slug)
+    }
 }
 
 /// A Data Center user.

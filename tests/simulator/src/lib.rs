@@ -10,6 +10,7 @@
 mod auth;
 mod cloud;
 mod cloud_query;
+pub mod contract;
 mod control;
 mod datacenter;
 mod dc_token;
@@ -28,7 +29,7 @@ mod state;
 mod sync;
 mod tls;
 
-pub use dc_token::{dc_token_id, dc_token_secret};
+pub use dc_token::{DC_TOKEN_PREFIX, dc_legacy_token_secret, dc_token_id, dc_token_secret};
 pub use error::SimulatorError;
 pub use faults::Fault;
 pub use fixture::{

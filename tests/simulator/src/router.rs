@@ -87,6 +87,13 @@ async fn handle(State(state): State<Arc<SimState>>, request: Request) -> Respons
     if let Some(response) = faults::apply(state.fault()).await {
         return response;
     }
+    if credentials == Credentials::Duplicate {
+        return (
+            StatusCode::BAD_REQUEST,
+            "Bad Request: more than one Authorization header",
+        )
+            .into_response();
+    }
     let api = ApiRequest {
         method: request.method().clone(),
         path,

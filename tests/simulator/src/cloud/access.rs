@@ -1,56 +1,67 @@
 //! Who may see what on Bitbucket Cloud: scope requirements per endpoint and the
 //! resource bindings of each credential kind.
 //!
-//! Scopes: access tokens and app passwords use the classic names (`repository`,
-//! `project`, ...; bitbucket-api.md §1, C); a wider scope such as `repository:write`
-//! also grants `repository` (I). API tokens use `read:*:bitbucket` names and
-//! `write:repository:bitbucket` does not imply `read:repository:bitbucket` (C).
+//! Scopes: what each operation requires comes from the OpenAPI document (`crate::contract`).
+//! Access tokens and app passwords hold classic names (`repository`, `project`, ...;
+//! bitbucket-api.md §1, C); API tokens hold `read:*:bitbucket` names.
 
+use crate::contract::Operation;
 use crate::fixture::{CloudRepository, CloudUser, RepoPermission, SimTokenKind, TokenFixture};
 use crate::state::SimState;
 
-/// Which kind of data an endpoint returns (decides the scope it needs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Need {
-    Repository,
-    Workspace,
-    Project,
-    User,
-    RepositoryPermissions,
+/// Classic scopes that also grant `repository`, and those that grant `project`: Atlassian's
+/// scope list describes `repository:write`, `repository:admin` and `pullrequest` as including
+/// repository read access, and `project:admin` project read access (I for `repository:delete`
+/// and `pullrequest:write`, which are read here as wider).
+const IMPLIES: [(&str, &[&str]); 2] = [
+    (
+        "repository",
+        &[
+            "repository:write",
+            "repository:admin",
+            "repository:delete",
+            "pullrequest",
+            "pullrequest:write",
+        ],
+    ),
+    ("project", &["project:admin"]),
+];
+
+fn grants(granted: &[String], scope: &str) -> bool {
+    granted.iter().any(|g| g == scope)
+        || IMPLIES
+            .iter()
+            .filter(|(implied, _)| *implied == scope)
+            .any(|(_, wider)| granted.iter().any(|g| wider.contains(&g.as_str())))
 }
 
-const REPOSITORY_READ: [&str; 6] = [
-    "repository",
-    "repository:write",
-    "repository:admin",
-    "repository:delete",
-    "pullrequest",
-    "pullrequest:write",
-];
-const PROJECT_READ: [&str; 2] = ["project", "project:admin"];
-
-/// `Err(required)` when `token` lacks the scope `need` requires.
-pub(crate) fn check_scope(token: &TokenFixture, need: Need) -> Result<(), Vec<&'static str>> {
-    let (accepted, required): (&[&str], &'static str) = if token.kind == SimTokenKind::ApiToken {
-        match need {
-            Need::Repository | Need::RepositoryPermissions => {
-                (&["read:repository:bitbucket"], "read:repository:bitbucket")
-            }
-            Need::Workspace => (&["read:workspace:bitbucket"], "read:workspace:bitbucket"),
-            Need::Project => (&["read:project:bitbucket"], "read:project:bitbucket"),
-            Need::User => (&["read:user:bitbucket"], "read:user:bitbucket"),
-        }
+/// `Err(required)` when `token` lacks a scope `operation` requires: API tokens are checked
+/// against the document's `x-atlassian-oauth2-scopes` (exact names: `write:repository:bitbucket`
+/// does not grant `read:repository:bitbucket`, C), other kinds against `security[].oauth2`.
+pub(crate) fn check_scope(
+    token: &TokenFixture,
+    operation: &Operation,
+) -> Result<(), Vec<&'static str>> {
+    let required: &[&'static str] = if token.kind == SimTokenKind::ApiToken {
+        operation.granular_scopes
     } else {
-        match need {
-            Need::Repository | Need::RepositoryPermissions => (&REPOSITORY_READ, "repository"),
-            Need::Project => (&PROJECT_READ, "project"),
-            Need::Workspace | Need::User => return Ok(()),
-        }
+        operation.oauth2_scopes
     };
-    if token.scopes.iter().any(|s| accepted.contains(&s.as_str())) {
+    let missing: Vec<&'static str> = required
+        .iter()
+        .copied()
+        .filter(|scope| {
+            if token.kind == SimTokenKind::ApiToken {
+                !token.scopes.iter().any(|g| g == scope)
+            } else {
+                !grants(&token.scopes, scope)
+            }
+        })
+        .collect();
+    if missing.is_empty() {
         Ok(())
     } else {
-        Err(vec![required])
+        Err(missing)
     }
 }
 

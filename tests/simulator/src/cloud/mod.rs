@@ -13,12 +13,15 @@ use serde_json::json;
 
 use crate::auth::{AuthOutcome, authenticate_cloud};
 use crate::cloud_query::{Filter, PermissionRow};
-use crate::fixture::{CloudRepository, TokenFixture, Workspace};
+use crate::contract::{
+    CLOUD_GET_PROJECT, CLOUD_GET_REPOSITORY, CLOUD_GET_USER, CLOUD_GET_WORKSPACE,
+    CLOUD_LIST_REPOSITORIES, CLOUD_LIST_USER_REPOSITORY_PERMISSIONS, Operation,
+};
+use crate::fixture::{CloudRepository, RepoPermission, TokenFixture, Workspace};
 use crate::pagination::{cloud_page, cloud_request};
 use crate::ratelimit::RateDecision;
 use crate::router::{ApiRequest, CLOUD_PREFIX, json_response};
 use crate::state::SimState;
-use access::Need;
 
 /// Allowance shown in `X-RateLimit-Limit` for tokens without a fixture `rate_limit`
 /// (the documented default for `/2.0/repositories/*`, C).
@@ -65,6 +68,7 @@ struct Ctx<'a> {
 fn route(ctx: &Ctx<'_>, request: &ApiRequest) -> Response {
     let segments = request.segments_after(CLOUD_PREFIX);
     let found = match segments.as_slice() {
+        ["repositories", ws] => Some(list_repositories(ctx, request, ws)),
         ["repositories", ws, slug] => Some(get_repository(ctx, ws, slug)),
         ["workspaces", ws] => Some(get_workspace(ctx, ws)),
         ["workspaces", ws, "projects", key] => Some(get_project(ctx, ws, key)),
@@ -89,7 +93,7 @@ fn route(ctx: &Ctx<'_>, request: &ApiRequest) -> Response {
 /// (C); the scope check comes before the lookup (I). Anonymous on a private
 /// repository gets 401 with the same body as a bad token (I).
 fn get_repository(ctx: &Ctx<'_>, ws: &str, slug: &str) -> Response {
-    if let Some(denied) = ctx.scope_denied(Need::Repository) {
+    if let Some(denied) = ctx.scope_denied(&CLOUD_GET_REPOSITORY) {
         return denied;
     }
     let Some((workspace, repo)) = find_repository(ctx.state, ws, slug) else {
@@ -115,11 +119,68 @@ fn get_repository(ctx: &Ctx<'_>, ws: &str, slug: &str) -> Response {
     )
 }
 
+/// `GET /2.0/repositories/{workspace}[?q=...]` (`get_repositories_workspace`): the
+/// workspace's repositories the caller can read, paginated, filtered by `q` on the
+/// repository's `name`, `slug`, `full_name` and `project.key` (C: "Returns a paginated list of
+/// all repositories owned by the specified workspace", filtering per the introduction). Scope
+/// `repository` / `read:repository:bitbucket` (C). Public repositories are listed for anyone;
+/// private ones only when the caller can read them (I). A missing workspace is 404 (C). `role`
+/// is not simulated and gets 400 rather than being ignored.
+fn list_repositories(ctx: &Ctx<'_>, request: &ApiRequest, ws: &str) -> Response {
+    if let Some(denied) = ctx.scope_denied(&CLOUD_LIST_REPOSITORIES) {
+        return denied;
+    }
+    if request.param("role").is_some() {
+        return error(StatusCode::BAD_REQUEST, "role is not simulated");
+    }
+    let Some(workspace) = find_workspace(ctx.state, ws) else {
+        return error(StatusCode::NOT_FOUND, &format!("Workspace {ws} not found"));
+    };
+    let filter = match request.param("q").map(Filter::parse_repository).transpose() {
+        Ok(filter) => filter.unwrap_or_default(),
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
+    let page = match cloud_request(
+        request.param("page"),
+        request.param("pagelen"),
+        ctx.state.page_size,
+    ) {
+        Ok(page) => page,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
+    let mut repositories: Vec<&CloudRepository> = workspace
+        .repositories
+        .iter()
+        .filter(|repo| {
+            !repo.private
+                || ctx
+                    .token
+                    .is_some_and(|t| access::can_read_repository(ctx.state, t, ws, repo))
+        })
+        .filter(|repo| {
+            filter.matches(&PermissionRow {
+                name: repo.display_name().to_string(),
+                full_name: format!("{ws}/{}", repo.slug),
+                slug: repo.slug.clone(),
+                project_key: repo.project.clone(),
+                permission: RepoPermission::Read,
+            })
+        })
+        .collect();
+    repositories.sort_by(|a, b| a.slug.cmp(&b.slug));
+    let values = repositories
+        .into_iter()
+        .map(|repo| render::repository(&ctx.api, workspace, repo))
+        .collect();
+    let body = cloud_page(values, page, |n| page_link(ctx, request, n));
+    json_response(StatusCode::OK, &body)
+}
+
 /// `GET /2.0/workspaces/{workspace}`: 200/404 (C). API tokens need
 /// `read:workspace:bitbucket` (C); access tokens may read their own workspace only and
 /// other callers need a permission in it, else 403 (I).
 fn get_workspace(ctx: &Ctx<'_>, ws: &str) -> Response {
-    if let Some(denied) = ctx.scope_denied(Need::Workspace) {
+    if let Some(denied) = ctx.scope_denied(&CLOUD_GET_WORKSPACE) {
         return denied;
     }
     let Some(workspace) = find_workspace(ctx.state, ws) else {
@@ -141,7 +202,7 @@ fn get_workspace(ctx: &Ctx<'_>, ws: &str) -> Response {
 /// Scope `project` / `read:project:bitbucket` (C). Visible to the workspace token, the
 /// project's token and callers that can read one of its repositories (I).
 fn get_project(ctx: &Ctx<'_>, ws: &str, key: &str) -> Response {
-    if let Some(denied) = ctx.scope_denied(Need::Project) {
+    if let Some(denied) = ctx.scope_denied(&CLOUD_GET_PROJECT) {
         return denied;
     }
     let found = find_workspace(ctx.state, ws)
@@ -174,7 +235,7 @@ fn get_user(ctx: &Ctx<'_>) -> Response {
     if token.kind.is_cloud_access_token() {
         return error(StatusCode::FORBIDDEN, NOT_ACCESSIBLE);
     }
-    if let Some(denied) = ctx.scope_denied(Need::User) {
+    if let Some(denied) = ctx.scope_denied(&CLOUD_GET_USER) {
         return denied;
     }
     match access::owner(ctx.state, token) {
@@ -194,7 +255,7 @@ fn list_repository_permissions(ctx: &Ctx<'_>, request: &ApiRequest, ws: &str) ->
     if token.kind.is_cloud_access_token() {
         return error(StatusCode::FORBIDDEN, NOT_ACCESSIBLE);
     }
-    if let Some(denied) = ctx.scope_denied(Need::RepositoryPermissions) {
+    if let Some(denied) = ctx.scope_denied(&CLOUD_LIST_USER_REPOSITORY_PERMISSIONS) {
         return denied;
     }
     let Some(user) = access::owner(ctx.state, token) else {
@@ -223,7 +284,7 @@ fn list_repository_permissions(ctx: &Ctx<'_>, request: &ApiRequest, ws: &str) ->
             Some((
                 repo,
                 PermissionRow {
-                    name: repo.slug.clone(),
+                    name: repo.display_name().to_string(),
                     full_name: format!("{ws}/{}", repo.slug),
                     slug: repo.slug.clone(),
                     project_key: repo.project.clone(),
@@ -246,9 +307,9 @@ fn list_repository_permissions(ctx: &Ctx<'_>, request: &ApiRequest, ws: &str) ->
 
 impl Ctx<'_> {
     /// The 403 for a missing scope, if the caller is a token lacking it.
-    fn scope_denied(&self, need: Need) -> Option<Response> {
+    fn scope_denied(&self, operation: &Operation) -> Option<Response> {
         let token = self.token?;
-        let required = access::check_scope(token, need).err()?;
+        let required = access::check_scope(token, operation).err()?;
         Some(scope_error(&required, &token.scopes))
     }
 }

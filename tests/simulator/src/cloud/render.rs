@@ -66,7 +66,7 @@ pub(crate) fn repository(api: &str, ws: &Workspace, repo: &CloudRepository) -> V
         "type": "repository",
         "uuid": uuid_for(&format!("repository:{full_name}")),
         "slug": repo.slug,
-        "name": repo.slug,
+        "name": repo.display_name(),
         "full_name": full_name,
         "description": "",
         "scm": "git",
@@ -127,7 +127,7 @@ pub(crate) fn repository_permission(
         },
         "repository": {
             "type": "repository",
-            "name": repo.slug,
+            "name": repo.display_name(),
             "slug": repo.slug,
             "full_name": full_name,
             "uuid": uuid_for(&format!("repository:{full_name}")),

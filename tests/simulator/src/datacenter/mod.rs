@@ -12,6 +12,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::auth::{AuthOutcome, authenticate_dc};
+use crate::contract::{DC_GET_PROJECT, DC_GET_REPOSITORY, Operation};
 use crate::dc_token::dc_token_id;
 use crate::fixture::{DcProject, RepoPermission, TokenFixture};
 use crate::pagination::{dc_page, dc_request};
@@ -115,6 +116,22 @@ impl Ctx<'_> {
     fn repository_level(&self, key: &str, slug: &str) -> Option<RepoPermission> {
         access::repository_level(self.state, self.token?, key, slug)
     }
+
+    /// Whether the caller holds the permission `operation`'s description names, on `project`
+    /// (and repository `slug`): `REPO_READ` = any level on the repository; `PROJECT_VIEW` =
+    /// a project permission or any repository permission in the project (DC's implicit
+    /// project view, I); an operation naming none is open to every authenticated caller.
+    fn holds(&self, operation: &Operation, project: &DcProject, slug: Option<&str>) -> bool {
+        let Some(token) = self.token else {
+            return false;
+        };
+        match (operation.dc_permission, slug) {
+            (Some("REPO_READ"), Some(slug)) => self.repository_level(&project.key, slug).is_some(),
+            (Some("PROJECT_VIEW"), _) => access::can_view_project(self.state, token, project),
+            (None, _) => true,
+            _ => false,
+        }
+    }
 }
 
 /// `GET /rest/api/latest/application-properties`: anonymous (C); bad credentials
@@ -137,10 +154,7 @@ fn get_project(ctx: &Ctx<'_>, key: &str) -> Response {
     let Some(project) = ctx.project(key) else {
         return no_project(key);
     };
-    let allowed = ctx
-        .token
-        .is_some_and(|t| access::can_view_project(ctx.state, t, project));
-    if !allowed {
+    if !ctx.holds(&DC_GET_PROJECT, project, None) {
         return not_permitted();
     }
     json_response(StatusCode::OK, &ctx.site.project(project))
@@ -160,15 +174,17 @@ fn get_repository(ctx: &Ctx<'_>, key: &str, slug: &str) -> Response {
             Some(NO_REPO_EXCEPTION),
         );
     }
-    if ctx.repository_level(&project.key, slug).is_none() {
+    if !ctx.holds(&DC_GET_REPOSITORY, project, Some(slug)) {
         return not_permitted();
     }
     json_response(StatusCode::OK, &ctx.site.repository(project, slug))
 }
 
-/// `GET /rest/api/latest/repos?projectkey=&name=&permission=&start=&limit=`: the
-/// repositories the caller holds at least `permission` on (default REPO_READ), filtered
-/// by project key and name, case-insensitively (C; the token cap is I).
+/// `GET /rest/api/latest/repos?projectkey=&name=&permission=&start=&limit=`
+/// (`getRepositories_1`): the repositories the caller holds at least `permission` on
+/// (default REPO_READ), filtered by project key and by repository **name** (the display
+/// name, not the slug), case-insensitively with surrounding whitespace stripped, as the
+/// DC 9.2 OpenAPI document's parameter descriptions say (C; the token cap is I).
 fn list_repositories(ctx: &Ctx<'_>, request: &ApiRequest) -> Response {
     let needed = match request.param("permission") {
         None => RepoPermission::Read,
@@ -192,7 +208,7 @@ fn list_repositories(ctx: &Ctx<'_>, request: &ApiRequest) -> Response {
         Err(message) => return errors(StatusCode::BAD_REQUEST, &message, None),
     };
     let project_key = request.param("projectkey");
-    let name = request.param("name");
+    let name = request.param("name").map(str::trim);
     let values: Vec<Value> = ctx
         .state
         .data_center
@@ -200,7 +216,7 @@ fn list_repositories(ctx: &Ctx<'_>, request: &ApiRequest) -> Response {
         .iter()
         .filter(|p| project_key.is_none_or(|k| p.key.eq_ignore_ascii_case(k)))
         .flat_map(|p| p.repositories.iter().map(move |slug| (p, slug)))
-        .filter(|(_, slug)| name.is_none_or(|n| slug.eq_ignore_ascii_case(n)))
+        .filter(|(p, slug)| name.is_none_or(|n| p.repository_name(slug).eq_ignore_ascii_case(n)))
         .filter(|(p, slug)| {
             ctx.repository_level(&p.key, slug)
                 .is_some_and(|level| level >= needed)

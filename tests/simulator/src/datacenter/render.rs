@@ -40,7 +40,7 @@ impl Site<'_> {
         json!({
             "slug": slug,
             "id": numeric_id(1, &format!("repo:{}/{slug}", project.key)),
-            "name": slug,
+            "name": project.repository_name(slug),
             "description": "",
             "hierarchyId": hierarchy.get(..20).unwrap_or_default(),
             "scmId": "git",

@@ -1,10 +1,17 @@
-//! Who may clone and push over HTTPS (bitbucket-api.md §2, git column).
+//! Who may clone and push over HTTPS: exactly the documented authentication forms per kind.
 //!
-//! Authentication differs from the REST API for Cloud API tokens: git takes the Bitbucket
-//! **username** or `x-bitbucket-api-token-auth`, never the email (C). Cloud access tokens
-//! take Bearer (extraHeader, I) or Basic `x-token-auth` (Cc); app passwords Basic with the
-//! username; DC personal tokens Bearer or Basic `<user slug>`; DC project/repository tokens
-//! Bearer only (C/Cc).
+//! - Cloud access tokens (repository, project, workspace): Basic `x-token-auth:<token>` only.
+//!   Atlassian documents this form for git ("Repository Cloning" in the Cloud 2.0 OpenAPI
+//!   document's introduction; <https://support.atlassian.com/bitbucket-cloud/docs/using-access-tokens/>)
+//!   and documents Bearer only for the REST API, so Bearer on a git path is refused (401).
+//! - Cloud API tokens: Basic with the Bitbucket **username** or `x-bitbucket-api-token-auth`,
+//!   never the email, never Bearer (<https://support.atlassian.com/bitbucket-cloud/docs/using-api-tokens/>).
+//! - App passwords: Basic with the username.
+//! - Data Center personal tokens: Bearer, or Basic `<user slug>:<token>`; Data Center project and
+//!   repository tokens: Bearer only ("In Git and API calls, you can use the project and repository
+//!   level token only with Bearer authentication",
+//!   <https://confluence.atlassian.com/bitbucketserver091/http-access-tokens-1443038354.html>).
+//! - Two `Authorization` headers: 400 (see [`crate::auth::Credentials::Duplicate`]).
 //!
 //! Authorization: upload-pack needs read, receive-pack needs write. Cloud access tokens and
 //! app passwords read with `repository` (or a wider scope) and write with `repository:write`
@@ -88,7 +95,7 @@ pub(crate) fn decide(
                 Decision::Unauthorized
             };
         }
-        Credentials::Malformed => return Decision::Unauthorized,
+        Credentials::Malformed | Credentials::Duplicate => return Decision::Unauthorized,
         Credentials::Bearer(secret) | Credentials::Basic { secret, .. } => {
             match state.token_by_secret(secret) {
                 Some(token) => token,
@@ -146,7 +153,7 @@ fn presented_correctly(
             .map(|u| u.username.clone()),
     };
     match (credentials, token.kind) {
-        (Credentials::Bearer(_), kind) => kind.is_cloud_access_token() || kind.is_data_center(),
+        (Credentials::Bearer(_), kind) => kind.is_data_center(),
         (Credentials::Basic { user, .. }, kind) if kind.is_cloud_access_token() => {
             user == TOKEN_AUTH_USER
         }

@@ -46,6 +46,8 @@ fn describe_authorization(state: &SimState, value: &HeaderValue) -> String {
     match &credentials {
         Credentials::Bearer(_) => format!("Bearer {}", token()),
         Credentials::Basic { user, .. } => format!("Basic {user}:{}", token()),
-        Credentials::None | Credentials::Malformed => "unparsed".to_owned(),
+        Credentials::None | Credentials::Malformed | Credentials::Duplicate => {
+            "unparsed".to_owned()
+        }
     }
 }

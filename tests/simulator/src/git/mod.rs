@@ -72,6 +72,10 @@ pub(crate) async fn handle(state: &SimState, request: Request) -> Response {
         headers: headers::capture(state, request.headers()),
     };
     let response = match (&git_path.repo, state.git_root()) {
+        _ if credentials == Credentials::Duplicate => plain(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: more than one Authorization header\n",
+        ),
         (None, _) => plain(StatusCode::NOT_FOUND, "Repository not found\n"),
         (Some(_), None) => plain(StatusCode::SERVICE_UNAVAILABLE, "git is not served\n"),
         (Some(repo), Some(root)) => match access::decide(state, &credentials, repo, service) {

@@ -139,6 +139,7 @@ mod tests {
                 workspaces: vec![Workspace {
                     slug: "acme".into(),
                     repositories: vec![CloudRepository {
+                        name: None,
                         slug: "api".into(),
                         ..CloudRepository::default()
                     }],
@@ -152,6 +153,7 @@ mod tests {
             key: "OPS".into(),
             name: "Ops".into(),
             repositories: vec!["deploy".into()],
+            ..DcProject::default()
         }];
         SimState::new(fixture, 1)
     }

@@ -66,6 +66,7 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 fn cloud_repo(slug: &str, project: &str, private: bool) -> CloudRepository {
     CloudRepository {
+        name: None,
         slug: slug.into(),
         project: project.into(),
         private,
@@ -246,11 +247,13 @@ pub fn fixture() -> Fixture {
                     key: "OPS".into(),
                     name: "Operations".into(),
                     repositories: strings(&["deploy", "infra", "runbooks", "tools", "web"]),
+                    repository_names: [("runbooks".to_string(), "Run Books".to_string())].into(),
                 },
                 DcProject {
                     key: "SEC".into(),
                     name: "Security".into(),
                     repositories: strings(&["vault"]),
+                    ..DcProject::default()
                 },
             ],
             users: vec![alice, bob],
