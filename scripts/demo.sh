@@ -99,7 +99,7 @@ kubectl -n "$NS" get bbt
 
 step "The .gitconfig rendered into Secret api-ci-git (token masked)"
 kubectl -n "$NS" get secret api-ci-git -o jsonpath='{.data.\.gitconfig}' | base64 -d |
-  sed -E 's/(Bearer )[^"]+/\1********/'
+  sed -E 's/(Bearer |Basic )[^"]+/\1********/'
 
 step "git clone through that Secret, laid out as a pod mounts it"
 work=$DEMO_DIR/git

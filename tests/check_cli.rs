@@ -302,6 +302,114 @@ async fn inconsistent_flags_are_refused_with_the_fix() {
     assert_eq!(world.sim.request_count(), 0);
 }
 
+/// Issue 14: `check` as a person meets it: the help names the exit codes, input errors say what
+/// to type (and are JSON with `--output json`), and an app password gets Atlassian's news.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_input_errors_and_removed_app_passwords_say_what_to_do() {
+    let world = World::start().await;
+    let cli = Cli::new(&world);
+    let help = Command::new(env!("CARGO_BIN_EXE_bitbucket-token-operator"))
+        .args(["check", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&help), 0);
+    let text = stdout(&help);
+    for line in [
+        "Exit codes:",
+        "0   valid",
+        "1   invalid",
+        "2   could not tell",
+        "64  bad input",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    let dc = |server: &str| {
+        vec![
+            "--kind",
+            "HTTPAccessToken",
+            "--server-url",
+            server,
+            "--project",
+            "PAY",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (dc("git.example.com"), "https://git.example.com"),
+        (
+            [RAT, &["--expires-at", "2026-12-31"]]
+                .concat()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            "2026-12-31T00:00:00Z",
+        ),
+    ];
+    for (args, hint) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let text_out = cli.run("rat-rw", &args);
+        assert_eq!(code(&text_out), 64, "{args:?}");
+        let stderr = String::from_utf8_lossy(&text_out.stderr);
+        assert!(stderr.contains(hint), "{args:?}: {stderr}");
+        let json_out = cli.run("rat-rw", &[args.as_slice(), &["--output", "json"]].concat());
+        assert_eq!(code(&json_out), 64, "{args:?}");
+        let report: Value = serde_json::from_str(&stdout(&json_out))
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", stdout(&json_out)));
+        assert_eq!(report["verdict"], "error");
+        assert_eq!(report["reason"], "InvalidInput");
+        assert!(
+            report["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(hint),
+            "{report}"
+        );
+    }
+    // An input error found after parsing (a missing flag) is JSON too.
+    let missing = cli.run(
+        "rat-rw",
+        &["--kind", "APIToken", "--workspace", "acme", "--output=json"],
+    );
+    assert_eq!(code(&missing), 64);
+    let report: Value = serde_json::from_str(&stdout(&missing)).unwrap();
+    assert!(
+        report["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs --email"),
+        "{report}"
+    );
+
+    let app = cli.run(
+        "app",
+        &[
+            "--kind",
+            "AppPassword",
+            "--username",
+            "alice@example.com",
+            "--workspace",
+            "acme",
+            "--repository",
+            "payments",
+        ],
+    );
+    assert_eq!(code(&app), 1);
+    let text = stdout(&app);
+    assert!(
+        text.starts_with("INVALID (AppPasswordRemoved)")
+            && text.contains("28 July 2026")
+            && text.contains("read:repository:bitbucket"),
+        "{text}"
+    );
+    assert_eq!(
+        world.sim.request_count(),
+        1,
+        "only the app password check reached Bitbucket"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_variables_are_honoured() {
     let world = World::start().await;

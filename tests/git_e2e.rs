@@ -343,8 +343,7 @@ async fn dc_tokens_clone_fetch_and_push_through_every_format() {
 async fn a_revoked_token_stops_git_in_every_format() {
     let env = Env::start("git-revoked").await;
     let payments = env.world.sim.cloud_clone_url("acme", "payments");
-    // Cloud's git takes access tokens only as Basic x-token-auth: no bearerToken row here.
-    let formats = ["gitconfig", "gitCredentials", "env", "basicAuth"];
+    let formats = ["gitconfig", "gitCredentials", "env", "basicAuth", "argocd"];
     let all = cases(
         "rat-rw",
         &formats,

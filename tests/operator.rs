@@ -404,9 +404,11 @@ async fn renders_every_format_for_every_token_kind() {
         "{}",
         rat[".gitconfig"]
     );
+    // Cloud access tokens reach git as Basic x-token-auth, the documented form.
     assert!(rat[".gitconfig"].contains(&format!(
-        "Authorization: Bearer {}",
-        env.world.secret("rat-rw")
+        "Authorization: Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("x-token-auth:{}", env.world.secret("rat-rw")))
     )));
     assert!(rat[".git-credentials"].contains("x-token-auth:"));
     let dc = data(&env.secrets().get("dc-repo-credentials").await.unwrap());
@@ -1294,6 +1296,7 @@ async fn tokens_as_bitbucket_issues_them_today_are_valid() {
             "server": {"dataCenter": {"url": env.world.sim.dc_base_url()}},
             "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "dc", "key": "token"}},
             "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"},
+            "target": {"formats": ["gitconfig", "bearerToken"]},
         }),
     )
     .await;

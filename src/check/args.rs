@@ -57,7 +57,7 @@ fn parse_server_url(text: &str) -> Result<Url, String> {
     match (url.scheme(), url.host_str()) {
         ("https", Some(_)) => Ok(url),
         ("http", Some(host)) => Err(format!(
-            "{text:?} uses http: the token would travel unencrypted; use {}",
+            "{text:?} must start with https:// (over http the token would travel unencrypted): use {}",
             example(host)
         )),
         _ => Err(format!(

@@ -116,7 +116,7 @@ async fn app_passwords_need_basic_with_the_username() {
     let ok = h.basic(&url, USERNAME, APP_PASSWORD).await;
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(header(&ok, "x-credential-type"), Some("app_password"));
-    assert_eq!(header(&ok, "x-oauth-scopes"), Some("repository"));
+    assert_eq!(header(&ok, "x-oauth-scopes"), Some("account, repository"));
     assert_eq!(
         h.basic(&url, EMAIL, APP_PASSWORD).await.status(),
         StatusCode::UNAUTHORIZED
@@ -224,6 +224,22 @@ async fn user_endpoint_depends_on_the_credential_kind() {
     assert!(user["uuid"].as_str().is_some_and(|u| u.starts_with('{')));
     let app = h.basic(&url, USERNAME, APP_PASSWORD).await;
     assert_eq!(app.status(), StatusCode::OK);
+    // `/user` needs the `account` scope (the OpenAPI document's `security`): without it, 403.
+    let mut fixture = fixture();
+    for token in &mut fixture.tokens {
+        if token.name == "app-password" {
+            token.scopes = vec!["repository".into()];
+        }
+    }
+    let narrow = Harness::with_fixture(fixture).await;
+    let refused = narrow
+        .basic(&narrow.cloud("/user"), USERNAME, APP_PASSWORD)
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        json(refused).await["error"]["detail"]["required"],
+        json!(["account"])
+    );
     let access = h.bearer(&url, RAT).await;
     assert_eq!(access.status(), StatusCode::FORBIDDEN);
     assert_eq!(

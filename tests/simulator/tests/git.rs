@@ -124,28 +124,29 @@ fn assert_refused(output: &Output, code: &str, what: &str) {
     );
 }
 
+/// Cloud access tokens: Basic `x-token-auth` only, the form Atlassian documents for git (the
+/// Cloud 2.0 OpenAPI document's "Repository Cloning"); Bearer is documented for REST only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cloud_access_tokens_clone_with_bearer_or_x_token_auth_and_push_with_write_only() {
+async fn cloud_access_tokens_clone_with_x_token_auth_only_and_push_with_write_only() {
     let h = Harness::start().await;
     let git = Git::new(&h.sim);
     let api = h.sim.cloud_clone_url("acme", "api");
-    // Repository token with repository:write, both ways of presenting it.
-    assert_ok(&git.clone(&api, "rat", &Auth::Bearer(RAT)).await, "clone");
+    let rat = Auth::Basic("x-token-auth", RAT);
+    assert_ok(&git.clone(&api, "rat", &rat).await, "clone");
     assert!(
         git.path("rat/README.md").exists(),
         "the initial commit is there"
     );
-    assert_ok(
-        &git.push("rat", "rat-branch", &Auth::Bearer(RAT)).await,
-        "push",
-    );
-    let basic = Auth::Basic("x-token-auth", RAT);
-    assert_ok(&git.clone(&api, "rat-basic", &basic).await, "clone");
-    assert_ok(&git.push("rat-basic", "rat-basic", &basic).await, "push");
+    assert_ok(&git.push("rat", "rat-branch", &rat).await, "push");
     // Without `.git` too.
     let bare_url = api.trim_end_matches(".git");
-    assert_ok(&git.clone(bare_url, "rat-nodotgit", &basic).await, "clone");
-    // Any other Basic user is refused.
+    assert_ok(&git.clone(bare_url, "rat-nodotgit", &rat).await, "clone");
+    // Bearer, and any other Basic user, are refused.
+    assert_refused(
+        &git.clone(&api, "x", &Auth::Bearer(RAT)).await,
+        "401",
+        "bearer",
+    );
     let wrong_user = Auth::Basic(USERNAME, RAT);
     assert_refused(
         &git.clone(&api, "x", &wrong_user).await,
@@ -154,39 +155,64 @@ async fn cloud_access_tokens_clone_with_bearer_or_x_token_auth_and_push_with_wri
     );
     // The repository token reaches only its repository.
     let worker = h.sim.cloud_clone_url("acme", "worker");
-    assert_refused(
-        &git.clone(&worker, "x", &Auth::Bearer(RAT)).await,
-        "403",
-        "other repo",
-    );
+    assert_refused(&git.clone(&worker, "x", &rat).await, "403", "other repo");
     // The project token (scope `repository` only) reads its project, cannot push, and does
     // not reach another project.
-    assert_ok(&git.clone(&api, "pat", &Auth::Bearer(PAT)).await, "clone");
-    assert_refused(
-        &git.push("pat", "pat", &Auth::Bearer(PAT)).await,
-        "403",
-        "push",
-    );
+    let pat = Auth::Basic("x-token-auth", PAT);
+    assert_ok(&git.clone(&api, "pat", &pat).await, "clone");
+    assert_refused(&git.push("pat", "pat", &pat).await, "403", "push");
     let frontend = h.sim.cloud_clone_url("acme", "frontend");
     assert_refused(
-        &git.clone(&frontend, "x", &Auth::Bearer(PAT)).await,
+        &git.clone(&frontend, "x", &pat).await,
         "403",
         "other project",
     );
     // The workspace token reads every repository of acme and none of globex.
-    assert_ok(
-        &git.clone(&frontend, "wat", &Auth::Bearer(WAT)).await,
-        "clone",
-    );
+    let wat = Auth::Basic("x-token-auth", WAT);
+    assert_ok(&git.clone(&frontend, "wat", &wat).await, "clone");
     let globex = h.sim.cloud_clone_url("globex", "secret");
     assert_refused(
-        &git.clone(&globex, "x", &Auth::Bearer(WAT)).await,
+        &git.clone(&globex, "x", &wat).await,
         "403",
         "other workspace",
     );
     // A token without a repository scope cannot even read.
-    let no_scope = Auth::Bearer(RAT_NO_SCOPE);
+    let no_scope = Auth::Basic("x-token-auth", RAT_NO_SCOPE);
     assert_refused(&git.clone(&api, "x", &no_scope).await, "403", "no scope");
+}
+
+/// Two `Authorization` headers on one request (two `extraHeader` values git sends both of) get
+/// 400, on git and on the REST API, whatever the headers hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_authorization_headers_get_400() {
+    let h = Harness::start().await;
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(h.sim.ca_pem().as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let basic = format!("Basic {}", STANDARD.encode(format!("x-token-auth:{RAT}")));
+    let git_url = format!(
+        "{}/info/refs?service=git-upload-pack",
+        h.sim.cloud_clone_url("acme", "api")
+    );
+    let rest_url = format!("{}/repositories/acme/api", h.sim.cloud_api_url());
+    for url in [&git_url, &rest_url] {
+        let one = client
+            .get(url)
+            .header("authorization", &basic)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(one.status(), 200, "{url}");
+        let two = client
+            .get(url)
+            .header("authorization", &basic)
+            .header("authorization", format!("Bearer {RAT}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(two.status(), 400, "{url}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,17 +344,11 @@ async fn revoked_expired_unknown_and_missing_credentials_get_a_basic_challenge()
     let h = Harness::start().await;
     let git = Git::new(&h.sim);
     let api = h.sim.cloud_clone_url("acme", "api");
-    assert_ok(
-        &git.clone(&api, "before", &Auth::Bearer(RAT)).await,
-        "clone",
-    );
+    let rat_auth = Auth::Basic("x-token-auth", RAT);
+    assert_ok(&git.clone(&api, "before", &rat_auth).await, "clone");
     h.sim.revoke("rat");
     let fetch = git
-        .run(
-            &git.path("before"),
-            &Auth::Bearer(RAT),
-            &["fetch", "--quiet"],
-        )
+        .run(&git.path("before"), &rat_auth, &["fetch", "--quiet"])
         .await;
     assert_refused(&fetch, "401", "fetch after revocation");
     h.sim.restore("rat");
@@ -336,14 +356,15 @@ async fn revoked_expired_unknown_and_missing_credentials_get_a_basic_challenge()
     for (what, response) in [
         ("revoked", {
             h.sim.revoke("rat");
-            let r = h.bearer(&refs, RAT).await;
+            let r = h.basic(&refs, "x-token-auth", RAT).await;
             h.sim.restore("rat");
             r
         }),
-        ("expired", h.bearer(&refs, EXPIRED).await),
+        ("expired", h.basic(&refs, "x-token-auth", EXPIRED).await),
         (
             "unknown",
-            h.bearer(&refs, "ATCTT3xFfGN0-never-issued").await,
+            h.basic(&refs, "x-token-auth", "ATCTT3xFfGN0-never-issued")
+                .await,
         ),
         ("anonymous", h.anonymous(&refs).await),
     ] {
@@ -367,9 +388,9 @@ async fn revoked_expired_unknown_and_missing_credentials_get_a_basic_challenge()
     );
     // The receive-pack advertisement alone needs write.
     let advert = format!("{api}/info/refs?service=git-receive-pack");
-    let pat = h.bearer(&advert, PAT).await;
+    let pat = h.basic(&advert, "x-token-auth", PAT).await;
     assert_eq!(pat.status(), 403);
-    let rat = h.bearer(&advert, RAT).await;
+    let rat = h.basic(&advert, "x-token-auth", RAT).await;
     assert_eq!(rat.status(), 200);
     assert_eq!(
         header(&rat, "content-type"),
@@ -378,7 +399,11 @@ async fn revoked_expired_unknown_and_missing_credentials_get_a_basic_challenge()
     // Unknown repositories are 404.
     let missing = h.sim.cloud_clone_url("acme", "missing");
     let response = h
-        .bearer(&format!("{missing}/info/refs?service=git-upload-pack"), RAT)
+        .basic(
+            &format!("{missing}/info/refs?service=git-upload-pack"),
+            "x-token-auth",
+            RAT,
+        )
         .await;
     assert_eq!(response.status(), 404);
 }
@@ -452,7 +477,11 @@ async fn gzip_request_bodies_reach_git_http_backend_intact() {
     let url = h.sim.cloud_clone_url("acme", "api");
     // A protocol v0 upload-pack request for the initial commit, gzip-compressed by gzip(1).
     let refs = h
-        .bearer(&format!("{url}/info/refs?service=git-upload-pack"), RAT)
+        .basic(
+            &format!("{url}/info/refs?service=git-upload-pack"),
+            "x-token-auth",
+            RAT,
+        )
         .await;
     let advert = refs.bytes().await.expect("advertisement");
     let text = String::from_utf8_lossy(&advert);
@@ -483,7 +512,7 @@ async fn gzip_request_bodies_reach_git_http_backend_intact() {
     let response = h
         .client
         .post(format!("{url}/git-upload-pack"))
-        .bearer_auth(RAT)
+        .basic_auth("x-token-auth", Some(RAT))
         .header("content-type", "application/x-git-upload-pack-request")
         .header("content-encoding", "gzip")
         .body(compressed)

@@ -171,9 +171,10 @@ pub fn fixture() -> Fixture {
             scopes: strings(&["write:repository:bitbucket"]),
             ..token("api-write-only", API_WRITE_ONLY, SimTokenKind::ApiToken)
         },
+        // "Account: Read" and "Repositories: Read", as app passwords were usually made.
         TokenFixture {
             user: Some(USERNAME.into()),
-            scopes: strings(&["repository"]),
+            scopes: strings(&["account", "repository"]),
             ..token("app-password", APP_PASSWORD, SimTokenKind::AppPassword)
         },
         TokenFixture {
