@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds or fetches, into a version-named cache folder outside the repository, the binaries the
 # tests and the demo need: kube-apiserver, kube-controller-manager, etcd, kubectl, helm (3 and 4),
-# and promtool (tests of the chart's alerting rules).
+# and promtool (tests of the chart's alerting rules); then build-consumers.sh builds the consumers'
+# own code (Tekton, Flux) as test programs and fetches a git older than 2.31.
 # Skips whatever is already there. A cold run takes many minutes (Go builds on 2 cores).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -99,6 +100,7 @@ fetch_kubectl_helm
 build_etcd
 build_kubernetes
 build_promtool
+bash "$here/build-consumers.sh"
 log "all tools in $BIN_DIR:"
 printf '  %-24s %s\n' kube-apiserver "$("$BIN_DIR/kube-apiserver" --version)" \
   kube-controller-manager "$("$BIN_DIR/kube-controller-manager" --version)" \
