@@ -2,8 +2,9 @@
 # Builds or fetches, into a version-named cache folder outside the repository, the binaries the
 # tests and the demo need: kube-apiserver, kube-controller-manager, etcd, kubectl, helm (3 and 4),
 # promtool (tests of the chart's alerting rules), and for the real node kubelet, kube-scheduler and
-# containerd v2 (+ its runc shim and ctr). Debian packages the node needs come from
-# install-node-packages.sh (root; apt).
+# containerd v2 (+ its runc shim and ctr); then build-consumers.sh builds the consumers' own code
+# (Tekton, Flux) as test programs and fetches a git older than 2.31. Debian packages the node
+# needs come from install-node-packages.sh (root; apt).
 # Skips whatever is already there. A cold run takes many minutes (Go builds on 2 cores).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -140,6 +141,7 @@ build_kubernetes
 build_promtool
 build_node
 build_containerd
+bash "$here/build-consumers.sh"
 log "all tools in $BIN_DIR:"
 printf '  %-24s %s\n' kube-apiserver "$("$BIN_DIR/kube-apiserver" --version)" \
   kube-controller-manager "$("$BIN_DIR/kube-controller-manager" --version)" \

@@ -21,3 +21,14 @@ STATE_DIR=${BTO_STATE_DIR:-${TMPDIR:-/tmp}/bitbucket-token-operator-cluster}
 CONTAINERD_VERSION=2.2.9
 # Debian release of the git image the clone pods run (scripts/node-images.sh).
 GIT_IMAGE_SUITE=trixie
+# Consumers' own code, built as small test programs by build-consumers.sh (newest releases whose
+# go.mod accepts the local Go toolchain). Tekton Pipelines: pkg/credentials/gitcreds (creds-init).
+TEKTON_PIPELINE_VERSION=1.9.0
+# Flux: github.com/fluxcd/pkg/git/gogit (source-controller's and image-automation's git client).
+FLUX_GOGIT_VERSION=0.43.0
+# Argo CD (repo-server's util/db and util/git); v3.5.7 is the newest whose go.mod accepts Go 1.26.
+# Its gitops-engine submodule is replaced by the nearest pseudo-version the module proxy serves.
+ARGOCD_VERSION=3.5.7
+ARGOCD_GITOPS_ENGINE_VERSION=v0.0.0-20260914071520-c9c369efcc5b
+# git older than 2.31 (no GIT_CONFIG_COUNT, no GIT_CONFIG_GLOBAL): Debian bullseye's package.
+OLD_GIT_DEBIAN_VERSION=1:2.30.2-1+deb11u2

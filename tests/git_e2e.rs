@@ -3,32 +3,25 @@
 //! `envFrom`), and runs `git clone`, `git fetch` and `git push` against the simulator's git
 //! server, which applies the same token rules as its API.
 
+#[path = "support/rendered.rs"]
+mod rendered;
 mod support;
 #[path = "support/world.rs"]
 mod world;
 
-use std::{path::PathBuf, time::Duration};
-
 use base64::Engine;
-use bitbucket_simulator::{AuthSeen, GitRequest};
-use bitbucket_token_operator::api::BitbucketToken;
+use bitbucket_simulator::AuthSeen;
 use k8s_openapi::api::core::v1::Secret;
-use kube::{
-    Api,
-    api::{Patch, PatchParams, PostParams},
-};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rendered::Env;
 use serde_json::{Value, json};
 use support::{
-    TestNamespace, client, ensure_crd,
+    cluster::bin_dir,
     git::{GitRunner, Wiring, refused, stderr},
-    kubelet::{env_from_secret, mount_secret, secret_data},
-    operator::Operator,
-    wait_for,
+    kubelet::{env_from_secret, mount_secret_for, secret_data},
 };
-use world::World;
 
-const WAIT: Duration = Duration::from_secs(60);
+/// `runAsUser` and `fsGroup` of the example pods: git never runs as root in a pod.
+const POD_USER: u32 = 1000;
 
 /// How the consumer of a format hands the Secret to git.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +30,7 @@ enum Consumer {
     Volume,
     /// Pod: `envFrom: secretRef` (env).
     EnvFrom,
-    /// Tekton's credential init for a basic-auth Secret: `~/.git-credentials` for the
-    /// `tekton.dev/git-0` URL with git's store helper.
+    /// Tekton's credential init (its own code) for a basic-auth Secret, then git with that HOME.
     Tekton,
     /// Flux / Argo CD (go-git): `Authorization: Bearer <bearerToken>` on every request.
     Bearer,
@@ -59,107 +51,7 @@ impl Consumer {
     }
 }
 
-struct Env {
-    ns: TestNamespace,
-    world: World,
-    _operator: Operator,
-    /// One directory per BitbucketToken, used as its `target.mountPath`.
-    mounts: tempfile::TempDir,
-}
-
 impl Env {
-    async fn start(prefix: &str) -> Self {
-        let client = client().await;
-        ensure_crd(&client).await;
-        let ns = TestNamespace::create(&client, prefix).await;
-        let world = World::start().await;
-        let operator = Operator::start(&ns.name, &world.sim, &[]);
-        let env = Self {
-            ns,
-            world,
-            _operator: operator,
-            mounts: tempfile::tempdir().expect("mounts dir"),
-        };
-        env.secret("corp-ca", "ca.crt", &env.world.sim.ca_pem())
-            .await;
-        env
-    }
-
-    async fn secret(&self, name: &str, key: &str, value: &str) {
-        let secret: Secret = serde_json::from_value(json!({
-            "metadata": {"name": name},
-            "stringData": {key: value},
-        }))
-        .expect("Secret");
-        self.ns
-            .api::<Secret>()
-            .patch(
-                name,
-                &PatchParams::apply("bto-tests").force(),
-                &Patch::Apply(&secret),
-            )
-            .await
-            .expect("apply Secret");
-    }
-
-    fn mount_path(&self, name: &str) -> PathBuf {
-        self.mounts.path().join(name)
-    }
-
-    /// Creates a BitbucketToken for fixture token `token` with `spec` (token.secretRef, the
-    /// mount path and the DC server are filled in), rendering only `format`.
-    async fn create(&self, name: &str, token: &str, format: &str, mut spec: Value) {
-        self.secret(&format!("{name}-token"), "token", &self.world.secret(token))
-            .await;
-        spec["token"]["secretRef"] = json!({"name": format!("{name}-token"), "key": "token"});
-        spec["target"] = json!({
-            "formats": [format],
-            "mountPath": self.mount_path(name).display().to_string(),
-        });
-        if spec["token"]["kind"] == "HTTPAccessToken" {
-            spec["server"] = json!({"dataCenter": {
-                "url": self.world.sim.dc_base_url(),
-                "caBundleSecretRef": {"name": "corp-ca", "key": "ca.crt"},
-            }});
-        }
-        let object: BitbucketToken = serde_json::from_value(json!({
-            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
-            "kind": "BitbucketToken",
-            "metadata": {"name": name},
-            "spec": spec,
-        }))
-        .expect("BitbucketToken");
-        self.ns
-            .api::<BitbucketToken>()
-            .create(&PostParams::default(), &object)
-            .await
-            .expect("create BitbucketToken");
-    }
-
-    /// Waits until `name` is Ready and returns its Secret as read back from the API server.
-    async fn rendered(&self, name: &str) -> Secret {
-        let bbt = wait_for(
-            &self.ns.api::<BitbucketToken>(),
-            name,
-            WAIT,
-            |obj: Option<&BitbucketToken>| {
-                obj.and_then(|o| o.status.as_ref()).is_some_and(|s| {
-                    s.conditions
-                        .iter()
-                        .any(|c| c.type_ == "Ready" && c.status == "True")
-                })
-            },
-        )
-        .await
-        .expect("exists");
-        let secret_name = bbt
-            .status
-            .and_then(|s| s.secret_name)
-            .expect("status names the Secret");
-        let secrets: Api<Secret> = self.ns.api();
-        secrets.get(&secret_name).await.expect("the Secret exists")
-    }
-
     /// Sets the Secret up the way `consumer` does and returns git wired to it.
     fn git_for(&self, name: &str, secret: &Secret, consumer: Consumer) -> GitRunner {
         let ca = self.world.sim.ca_pem();
@@ -181,9 +73,11 @@ impl Env {
             Consumer::Volume => {
                 let mount = self.mount_path(name);
                 std::fs::create_dir_all(&mount).expect("mount dir");
-                // Credentials are usually mounted 0400; other files keep the 0644 default.
-                mount_secret(secret, &mount, 0o400);
+                // As examples/consumers/pod-clone-gitconfig.yaml: `defaultMode: 0400`, a
+                // non-root user and `fsGroup`, so kubelet's root-owned files are group-readable.
+                mount_secret_for(secret, &mount, 0o400, Some(POD_USER));
                 GitRunner::new(&ca, Wiring::GlobalConfig(mount.join(".gitconfig")))
+                    .run_as(POD_USER, POD_USER)
             }
             Consumer::EnvFrom => GitRunner::new(&ca, Wiring::Env(env_from_secret(secret))),
             Consumer::Bearer => {
@@ -200,46 +94,26 @@ impl Env {
                 ),
             },
             Consumer::Tekton => {
-                // What Tekton's creds-init writes for `tekton.dev/git-0: <url>`.
-                let annotations = secret.metadata.annotations.clone().unwrap_or_default();
-                let base = annotations
-                    .get("tekton.dev/git-0")
-                    .expect("basicAuth Secrets carry the Tekton annotation");
-                let url = url::Url::parse(base).expect("annotation is a URL");
-                // creds-init (Go) writes `url.UserPassword(username, password)`, which escapes
-                // everything but unreserved characters and `$&+,;=`; git's store decodes it.
-                const GO_USERINFO: &AsciiSet = &NON_ALPHANUMERIC
-                    .remove(b'-')
-                    .remove(b'.')
-                    .remove(b'_')
-                    .remove(b'~')
-                    .remove(b'$')
-                    .remove(b'&')
-                    .remove(b'+')
-                    .remove(b',')
-                    .remove(b';')
-                    .remove(b'=');
-                let line = format!(
-                    "{}://{}:{}@{}\n",
-                    url.scheme(),
-                    utf8_percent_encode(&data["username"], GO_USERINFO),
-                    utf8_percent_encode(&data["password"], GO_USERINFO),
-                    &url[url::Position::BeforeHost..url::Position::AfterPort],
-                );
-                let home = self.mount_path(name);
+                // Tekton's own creds-init code (scripts/consumers/tekton-gitcreds) writes
+                // ~/.gitconfig and ~/.git-credentials from the Secret's annotations and keys.
+                let dir = self.mount_path(name);
+                let (volumes, home) = (dir.join("creds-secrets"), dir.join("home"));
+                let volume = volumes.join(secret.metadata.name.as_deref().expect("named"));
+                std::fs::create_dir_all(&volume).expect("volume dir");
                 std::fs::create_dir_all(&home).expect("home");
-                std::fs::write(home.join(".git-credentials"), line)
-                    .expect("write .git-credentials");
-                let store = home.join(".git-credentials");
-                std::fs::write(
-                    home.join(".gitconfig"),
-                    format!(
-                        "[credential \"{base}\"]\n\thelper = store --file={}\n",
-                        store.display()
-                    ),
-                )
-                .expect("write .gitconfig");
-                GitRunner::new(&ca, Wiring::GlobalConfig(home.join(".gitconfig")))
+                mount_secret_for(secret, &volume, 0o400, None);
+                let json = dir.join("secret.json");
+                std::fs::write(&json, serde_json::to_vec(secret).expect("JSON")).expect("write");
+                let init = std::process::Command::new(bin_dir().join("tekton-gitcreds"))
+                    .arg("-volumes")
+                    .arg(&volumes)
+                    .arg("-home")
+                    .arg(&home)
+                    .arg(&json)
+                    .output()
+                    .expect("tekton-gitcreds runs (scripts/install-tools.sh builds it)");
+                assert!(init.status.success(), "creds-init: {}", stderr(&init));
+                GitRunner::new(&ca, Wiring::Nothing).with_env("HOME", &home.display().to_string())
             }
         }
     }
@@ -256,19 +130,6 @@ impl Env {
         } else {
             url
         }
-    }
-
-    fn git_log(&self, filter: impl Fn(&GitRequest) -> bool) -> Vec<GitRequest> {
-        self.world
-            .sim
-            .git_requests()
-            .into_iter()
-            .filter(|r| filter(r))
-            .collect()
-    }
-
-    async fn finish(self) {
-        self.ns.delete().await;
     }
 }
 

@@ -348,6 +348,7 @@ async fn renders_every_format_for_every_token_kind() {
             },
         };
         let access = serde_json::from_value(spec["access"].clone()).unwrap();
+        let ca_pem = sim.ca_pem();
         let expected = render(&RenderInput {
             token: &token,
             kind: *kind,
@@ -358,6 +359,8 @@ async fn renders_every_format_for_every_token_kind() {
             mount_path: spec["target"]["mountPath"]
                 .as_str()
                 .unwrap_or("/etc/bitbucket-git"),
+            // Data Center cases name the simulator's CA in caBundleSecretRef.
+            ca_bundle: spec.get("server").map(|_| ca_pem.as_bytes()),
         })
         .unwrap();
         assert_eq!(data(&secret), expected.data, "{name}");

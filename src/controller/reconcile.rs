@@ -47,6 +47,8 @@ pub const REVALIDATE_ANNOTATION: &str = "bitbucket-token-operator.io/revalidate"
 /// What was learned about the token in this reconcile.
 struct Checked {
     token: Option<SecretToken>,
+    /// The Data Center CA bundle the token was validated with; the rendered Secret carries it.
+    ca_pem: Option<Vec<u8>>,
     verdict: TokenVerdict,
     /// When Bitbucket gave the verdict (`None` for the operator's own findings and transients).
     validated_at: Option<chrono::DateTime<Utc>>,
@@ -84,7 +86,8 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let written = match (&checked.verdict, &checked.token, &fingerprint) {
         (TokenVerdict::Valid(_), Some(token), Some(fingerprint)) => {
-            render_target(&bbt, &ctx, &secrets, &target_name, token, fingerprint).await?
+            let ca = checked.ca_pem.as_deref();
+            render_target(&bbt, &ctx, &secrets, &target_name, token, fingerprint, ca).await?
         }
         _ => Written::nothing(SecretState::NotRendered),
     };
@@ -254,6 +257,7 @@ async fn check_token(
             Err(verdict) => {
                 return Ok(Checked {
                     token: Some(token),
+                    ca_pem: None,
                     verdict,
                     validated_at: None,
                 });
@@ -321,6 +325,7 @@ async fn check_token(
     let validated_at = cached.verdict.is_definitive().then_some(cached.at);
     Ok(Checked {
         token: Some(token),
+        ca_pem,
         verdict: refine_for_history(cached.verdict, accepted_before)
             .expired_by(Utc::now(), known_expiry(previous, &fingerprint)),
         validated_at,
@@ -356,6 +361,7 @@ fn refine_for_history(verdict: TokenVerdict, accepted_before: bool) -> TokenVerd
 fn definitive(verdict: TokenVerdict) -> Checked {
     Checked {
         token: None,
+        ca_pem: None,
         verdict,
         validated_at: None,
     }
@@ -425,6 +431,7 @@ async fn render_target(
     target_name: &str,
     token: &SecretToken,
     fingerprint: &str,
+    ca_bundle: Option<&[u8]>,
 ) -> Result<Written, Error> {
     let spec = &bbt.spec;
     let target = spec.target.clone().unwrap_or_default();
@@ -450,6 +457,7 @@ async fn render_target(
         username: spec.token.username.as_deref(),
         formats: &formats,
         mount_path: target.mount_path.as_deref().unwrap_or(DEFAULT_MOUNT_PATH),
+        ca_bundle,
     };
     let rendered = match render(&input) {
         Ok(rendered) => rendered,

@@ -72,6 +72,11 @@ pub enum RenderError {
     InvalidMountPath { path: String, problem: &'static str },
 
     #[error(
+        "the CA bundle of server.dataCenter.caBundleSecretRef is not a PEM certificate bundle ({problem}): store the PEM text of the CA certificates under that key"
+    )]
+    InvalidCaBundle { problem: &'static str },
+
+    #[error(
         "two formats in target.formats write key {key} with different contents: remove one of them"
     )]
     ConflictingKey { key: String },

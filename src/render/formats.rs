@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::ca::CaBundle;
 use super::credentials::{
     authorization, basic_username, is_basic_only, required_basic_username, store_line,
 };
@@ -18,6 +19,8 @@ pub(crate) struct Context<'a> {
     pub username: Option<&'a str>,
     pub scope: &'a Scope,
     pub mount_path: &'a str,
+    /// The Data Center server's private CA, if `caBundleSecretRef` is set.
+    pub ca: Option<&'a CaBundle>,
 }
 
 /// The Secret under construction. Formats may write the same key only with the same value.
@@ -35,7 +38,20 @@ impl Output {
         put(&mut self.data, key, value)
     }
 
-    pub(crate) fn finish(mut self) -> Result<RenderedSecret, RenderError> {
+    pub(crate) fn finish(mut self, cx: &Context<'_>) -> Result<RenderedSecret, RenderError> {
+        if let Some(ca) = cx.ca {
+            self.put(keys::CA_CERT, ca.pem().to_string())?;
+            if !self.gitconfig.is_empty() {
+                let (section, path) = ca_info(cx)?;
+                self.gitconfig.set(
+                    "http",
+                    Some(&section),
+                    "sslCAInfo",
+                    &path,
+                    "target.mountPath",
+                )?;
+            }
+        }
         if !self.gitconfig.is_empty() {
             let text = self.gitconfig.to_text();
             self.put(keys::GITCONFIG, text)?;
@@ -82,22 +98,39 @@ pub(crate) fn apply(
     }
 }
 
-/// `.gitconfig`: one `[http "<url>"] extraHeader` per URL spelling of the target.
+/// `.gitconfig`: one `[http "<url>"] extraHeader` per URL spelling of the target, each after an
+/// empty `extraHeader`. `http.<url>.extraHeader` is a list: git sends every value it collected,
+/// and an empty value empties the list (git-config(1), `http.extraHeader`). Git keeps only values
+/// from the most specific matching URL and those read after them, so the reset drops whatever a
+/// less specific or earlier config (an image's `http.extraHeader`, another included Secret's
+/// workspace section, the `env` form of the same Secret) added: exactly one `Authorization`
+/// header goes on the wire.
 fn gitconfig(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
     let header = format!(
         "Authorization: {}",
         authorization(cx.kind, cx.username, cx.token)?
     );
     for url in cx.scope.match_urls() {
-        out.gitconfig.set(
-            "http",
-            Some(&url),
-            "extraHeader",
-            &header,
-            "the Authorization header",
-        )?;
+        for value in ["", header.as_str()] {
+            out.gitconfig.set(
+                "http",
+                Some(&url),
+                "extraHeader",
+                value,
+                "the Authorization header",
+            )?;
+        }
     }
     Ok(())
+}
+
+/// The `[http "<section>"] sslCAInfo = <path>` pair for a private CA: the Data Center base URL
+/// (so no other host is affected) and `<mountPath>/ca.crt`.
+fn ca_info(cx: &Context<'_>) -> Result<(String, String), RenderError> {
+    Ok((
+        format!("{}/", cx.scope.git_base()),
+        mount_file(cx.mount_path, keys::CA_CERT)?,
+    ))
 }
 
 /// `.git-credentials` plus `[credential "<url>"]` sections pointing git's `store` helper at it.
@@ -106,13 +139,18 @@ fn git_credentials(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError
     let store_file = credentials_path(cx.mount_path)?;
     let helper = format!("store --file={store_file}");
     for url in cx.scope.match_urls() {
-        out.gitconfig.set(
-            "credential",
-            Some(&url),
-            "helper",
-            &helper,
-            "target.mountPath",
-        )?;
+        // An empty helper empties git's helper list (git-config(1), `credential.helper`): an
+        // image's cache or manager helper, or a store of another Secret read earlier, is not
+        // asked first and cannot answer with another token.
+        for value in ["", helper.as_str()] {
+            out.gitconfig.set(
+                "credential",
+                Some(&url),
+                "helper",
+                value,
+                "target.mountPath",
+            )?;
+        }
         // git then asks the store by protocol and host only, so one line serves every path
         // spelling; the sections above keep the helper away from URLs outside the target.
         out.gitconfig.set(
@@ -140,17 +178,25 @@ fn git_credentials(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError
     out.put(keys::GIT_CREDENTIALS, lines)
 }
 
-/// `username`/`password`, Secret type `kubernetes.io/basic-auth`, and Tekton's annotation.
+/// `username`/`password`, Secret type `kubernetes.io/basic-auth`, and Tekton's annotations: one
+/// `tekton.dev/git-<n>` per URL of the scope (each repository with and without `.git`, or the
+/// workspace/project prefix), not the bare host. Tekton's creds-init refuses two Secrets that
+/// name the same URL ("multiple entries for url"), so tokens for different repositories,
+/// projects or workspaces on one host can share a ServiceAccount; it writes one
+/// `[credential "<url>"] username` section and one `.git-credentials` line per URL.
 fn basic_auth(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
     let user = required_basic_username(cx.kind, cx.username, "basicAuth")?;
     out.put(keys::USERNAME, user.to_string())?;
     out.put(keys::PASSWORD, cx.token.expose().to_string())?;
     out.basic_auth_type = true;
-    put(
-        &mut out.annotations,
-        super::TEKTON_GIT_ANNOTATION,
-        cx.scope.git_base(),
-    )
+    for (index, url) in cx.scope.match_urls().into_iter().enumerate() {
+        put(
+            &mut out.annotations,
+            &format!("{}{index}", super::TEKTON_GIT_ANNOTATION_PREFIX),
+            url,
+        )?;
+    }
+    Ok(())
 }
 
 /// `bearerToken`, for tokens Bitbucket accepts as Bearer.
@@ -161,23 +207,30 @@ fn bearer_token(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
     out.put(keys::BEARER_TOKEN, cx.token.expose().to_string())
 }
 
-/// `GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_<n>`, `GIT_CONFIG_VALUE_<n>`: the gitconfig format's
-/// `extraHeader` entries as environment variables (one pair per URL spelling).
+/// `GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_<n>`, `GIT_CONFIG_VALUE_<n>` (git 2.31 or newer): the
+/// gitconfig format's entries as environment variables — per URL spelling an empty `extraHeader`
+/// (the reset) and the header, and with a private CA `http.<base>/.sslCAInfo` first.
 fn env(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
     let header = format!(
         "Authorization: {}",
         authorization(cx.kind, cx.username, cx.token)?
     );
-    let urls = cx.scope.match_urls();
-    for (index, url) in urls.iter().enumerate() {
-        super::gitconfig::reject_control("a URL", url)?;
-        out.put(
-            &format!("GIT_CONFIG_KEY_{index}"),
-            format!("http.{url}.extraHeader"),
-        )?;
-        out.put(&format!("GIT_CONFIG_VALUE_{index}"), header.clone())?;
+    let mut pairs = Vec::new();
+    if cx.ca.is_some() {
+        let (section, path) = ca_info(cx)?;
+        pairs.push((format!("http.{section}.sslCAInfo"), path));
     }
-    out.put(keys::GIT_CONFIG_COUNT, urls.len().to_string())
+    for url in cx.scope.match_urls() {
+        super::gitconfig::reject_control("a URL", &url)?;
+        let key = format!("http.{url}.extraHeader");
+        pairs.push((key.clone(), String::new()));
+        pairs.push((key, header.clone()));
+    }
+    for (index, (key, value)) in pairs.iter().enumerate() {
+        out.put(&format!("GIT_CONFIG_KEY_{index}"), key.clone())?;
+        out.put(&format!("GIT_CONFIG_VALUE_{index}"), value.clone())?;
+    }
+    out.put(keys::GIT_CONFIG_COUNT, pairs.len().to_string())
 }
 
 /// Argo CD repository (one repository) or repository-credential template (prefix) Secret.
@@ -199,6 +252,17 @@ fn argocd(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
         super::ARGOCD_SECRET_TYPE_LABEL,
         secret_type.to_string(),
     )
+}
+
+/// `<mountPath>/<key>`, for a file git only reads (no shell involved).
+fn mount_file(mount_path: &str, key: &str) -> Result<String, RenderError> {
+    if !mount_path.starts_with('/') {
+        return Err(RenderError::InvalidMountPath {
+            path: mount_path.to_string(),
+            problem: "it must be an absolute path",
+        });
+    }
+    Ok(format!("{}/{key}", mount_path.trim_end_matches('/')))
 }
 
 /// `<mountPath>/.git-credentials`. The path ends up in a shell command line (git runs credential

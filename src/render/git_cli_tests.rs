@@ -229,6 +229,7 @@ fn extra_header_reaches_git_only_inside_the_target() {
             username: None,
             formats: &[F::Gitconfig],
             mount_path: "/unused",
+            ca_bundle: None,
         })
         .unwrap();
         write_keys(home.path(), &secret);
@@ -266,6 +267,7 @@ fn env_format_reaches_git_only_inside_the_target() {
             username: None,
             formats: &[F::Env],
             mount_path: "/unused",
+            ca_bundle: None,
         })
         .unwrap();
         let envs: Vec<(&str, &str)> = secret
@@ -349,6 +351,7 @@ fn git_credentials_reach_git_only_inside_the_target() {
             username,
             formats: &F::DEFAULT,
             mount_path: mount.path().to_str().unwrap(),
+            ca_bundle: None,
         })
         .unwrap();
         write_keys(mount.path(), &secret);
@@ -423,12 +426,14 @@ fn hostile_token_and_username_add_no_key_and_read_back_exactly() {
             username,
             formats: &F::DEFAULT,
             mount_path: mount.path().to_str().unwrap(),
+            ca_bundle: None,
         })
         .unwrap();
         write_keys(mount.path(), &secret);
         let file = mount.path().join(".gitconfig");
 
-        // Only the keys the formats write: per section URL an extraHeader, a helper and useHttpPath.
+        // Only the keys the formats write: per section URL an extraHeader and a helper (each
+        // after its empty reset value) and useHttpPath.
         let keys: Vec<String> = listed(home.path(), &file)
             .iter()
             .map(|line| line.split_once('=').unwrap().0.to_string())
@@ -437,8 +442,14 @@ fn hostile_token_and_username_add_no_key_and_read_back_exactly() {
             .unwrap()
             .match_urls();
         let mut expected: Vec<String> = Vec::new();
-        expected.extend(urls.iter().map(|u| format!("http.{u}.extraheader")));
         for u in &urls {
+            expected.extend([
+                format!("http.{u}.extraheader"),
+                format!("http.{u}.extraheader"),
+            ]);
+        }
+        for u in &urls {
+            expected.push(format!("credential.{u}.helper"));
             expected.push(format!("credential.{u}.helper"));
             expected.push(format!("credential.{u}.usehttppath"));
         }
@@ -487,6 +498,7 @@ fn newlines_in_the_username_are_refused() {
             username: Some(user),
             formats: &F::DEFAULT,
             mount_path: crate::api::DEFAULT_MOUNT_PATH,
+            ca_bundle: None,
         });
         assert!(
             matches!(

@@ -5,6 +5,7 @@
 //! formats need. See `docs/formats.md` for every format and the choices behind it.
 
 mod auth_forms;
+mod ca;
 mod credentials;
 mod error;
 mod formats;
@@ -35,8 +36,10 @@ pub const SECRET_TYPE_BASIC_AUTH: &str = "kubernetes.io/basic-auth";
 pub const SECRET_TYPE_OPAQUE: &str = "Opaque";
 /// Label Argo CD reads: `repository` or `repo-creds`.
 pub const ARGOCD_SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";
-/// Annotation Tekton reads on a basic-auth Secret: the git base URL the credentials are for.
-pub const TEKTON_GIT_ANNOTATION: &str = "tekton.dev/git-0";
+/// Prefix of the annotations Tekton reads on a basic-auth Secret (`tekton.dev/git-0`,
+/// `tekton.dev/git-1`, ...): each names a URL the credentials are for. The operator writes one per
+/// URL of the Secret's scope (see `docs/formats.md`).
+pub const TEKTON_GIT_ANNOTATION_PREFIX: &str = "tekton.dev/git-";
 
 /// The Secret data keys the formats write.
 pub mod keys {
@@ -54,6 +57,9 @@ pub mod keys {
     pub const URL: &str = "url";
     /// env (with `GIT_CONFIG_KEY_<n>` and `GIT_CONFIG_VALUE_<n>`).
     pub const GIT_CONFIG_COUNT: &str = "GIT_CONFIG_COUNT";
+    /// Every format, when `server.dataCenter.caBundleSecretRef` is set: the PEM CA bundle (the key
+    /// Flux's `GitRepository` and cert-manager use).
+    pub const CA_CERT: &str = "ca.crt";
 }
 
 /// Where git reaches Bitbucket.
@@ -87,6 +93,9 @@ pub struct RenderInput<'a> {
     pub formats: &'a [OutputFormat],
     /// `spec.target.mountPath`, or [`crate::api::DEFAULT_MOUNT_PATH`].
     pub mount_path: &'a str,
+    /// The PEM bytes of `server.dataCenter.caBundleSecretRef` (`None` for Cloud or without one).
+    /// The Secret then carries them as `ca.crt` and the git formats point git at that file.
+    pub ca_bundle: Option<&'a [u8]>,
 }
 
 /// The rendered Secret's type, data and the labels/annotations its formats need.
@@ -164,16 +173,21 @@ pub fn render(input: &RenderInput<'_>) -> Result<RenderedSecret, RenderError> {
     credentials::check_token(input.token)?;
     credentials::check_username(input.username)?;
     let scope = scope::Scope::new(input.server, input.access)?;
+    let ca = match (input.ca_bundle, input.server) {
+        (Some(pem), GitServer::DataCenter { .. }) => Some(ca::CaBundle::new(pem)?),
+        _ => None,
+    };
     let cx = formats::Context {
         token: input.token,
         kind: input.kind,
         username: input.username,
         scope: &scope,
         mount_path: input.mount_path,
+        ca: ca.as_ref(),
     };
     let mut out = formats::Output::default();
     for format in formats {
         formats::apply(format, &cx, &mut out)?;
     }
-    out.finish()
+    out.finish(&cx)
 }

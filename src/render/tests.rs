@@ -58,6 +58,7 @@ impl Case {
             username: self.username,
             formats: &self.formats,
             mount_path: DEFAULT_MOUNT_PATH,
+            ca_bundle: None,
         })
     }
 }
@@ -98,19 +99,29 @@ const BEARER: &str = "Authorization: Bearer tok/+=";
 const BASIC_XTA: &str = "Authorization: Basic eC10b2tlbi1hdXRoOnRvay8rPQ==";
 const BASIC_API: &str = "Authorization: Basic eC1iaXRidWNrZXQtYXBpLXRva2VuLWF1dGg6dG9rLys9";
 const BASIC_DEV: &str = "Authorization: Basic ZGV2OnRvay8rPQ==";
+/// The empty `extraHeader` that resets git's header list before each rendered header.
+const RESET: &str = "\textraHeader = \"\"\n";
+const CLOUD_REPO: [&str; 2] = [
+    "https://bitbucket.org/acme/payments",
+    "https://bitbucket.org/acme/payments.git",
+];
+const DC_PROJECT: [&str; 2] = [
+    "https://git.example.com/bitbucket/scm/pay/",
+    "https://git.example.com/bitbucket/scm/PAY/",
+];
 
 fn cloud_repo_headers(header: &str) -> String {
     format!(
-        "{TOP}[http \"https://bitbucket.org/acme/payments\"]\n\textraHeader = \"{header}\"\n\
-         [http \"https://bitbucket.org/acme/payments.git\"]\n\textraHeader = \"{header}\"\n"
+        "{TOP}[http \"https://bitbucket.org/acme/payments\"]\n{RESET}\textraHeader = \"{header}\"\n\
+         [http \"https://bitbucket.org/acme/payments.git\"]\n{RESET}\textraHeader = \"{header}\"\n"
     )
 }
 
 #[test]
 fn gitconfig_for_every_kind() {
     let dc_headers = format!(
-        "{TOP}[http \"https://git.example.com/bitbucket/scm/pay/\"]\n\textraHeader = \"{BEARER}\"\n\
-         [http \"https://git.example.com/bitbucket/scm/PAY/\"]\n\textraHeader = \"{BEARER}\"\n"
+        "{TOP}[http \"https://git.example.com/bitbucket/scm/pay/\"]\n{RESET}\textraHeader = \"{BEARER}\"\n\
+         [http \"https://git.example.com/bitbucket/scm/PAY/\"]\n{RESET}\textraHeader = \"{BEARER}\"\n"
     );
     let table = [
         (
@@ -184,7 +195,7 @@ fn gitconfig_for_every_kind() {
 fn git_credentials_for_every_kind() {
     let helper = |url: &str| {
         format!(
-            "[credential \"{url}\"]\n\thelper = \"store --file=/etc/bitbucket-git/.git-credentials\"\n\tuseHttpPath = \"false\"\n"
+            "[credential \"{url}\"]\n\thelper = \"\"\n\thelper = \"store --file=/etc/bitbucket-git/.git-credentials\"\n\tuseHttpPath = \"false\"\n"
         )
     };
     let cloud_config = format!(
@@ -251,9 +262,9 @@ fn gitconfig_and_git_credentials_share_one_file() {
     assert_eq!(
         secret.data[".gitconfig"],
         format!(
-            "{TOP}[http \"https://bitbucket.org/acme/\"]\n\textraHeader = \"{BASIC_XTA}\"\n\
+            "{TOP}[http \"https://bitbucket.org/acme/\"]\n{RESET}\textraHeader = \"{BASIC_XTA}\"\n\
              [credential \"https://bitbucket.org/acme/\"]\n\
-             \thelper = \"store --file=/etc/bitbucket-git/.git-credentials\"\n\tuseHttpPath = \"false\"\n\
+             \thelper = \"\"\n\thelper = \"store --file=/etc/bitbucket-git/.git-credentials\"\n\tuseHttpPath = \"false\"\n\
              {STORE_TAIL}"
         )
     );
@@ -270,22 +281,22 @@ fn basic_auth_for_every_kind_that_has_a_username() {
         (
             case("rat", K::RepositoryAccessToken, None, &[F::BasicAuth]),
             "x-token-auth",
-            "https://bitbucket.org",
+            CLOUD_REPO,
         ),
         (
             case("api", K::ApiToken, None, &[F::BasicAuth]),
             "x-bitbucket-api-token-auth",
-            "https://bitbucket.org",
+            CLOUD_REPO,
         ),
         (
             case("api user", K::ApiToken, Some("dev"), &[F::BasicAuth]),
             "dev",
-            "https://bitbucket.org",
+            CLOUD_REPO,
         ),
         (
             case("app password", K::AppPassword, Some("dev"), &[F::BasicAuth]),
             "dev",
-            "https://bitbucket.org",
+            CLOUD_REPO,
         ),
         (
             case(
@@ -295,10 +306,10 @@ fn basic_auth_for_every_kind_that_has_a_username() {
                 &[F::BasicAuth],
             ),
             "dev",
-            "https://git.example.com/bitbucket",
+            DC_PROJECT,
         ),
     ];
-    for (case, user, base) in table {
+    for (case, user, urls) in table {
         let secret = case
             .render()
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
@@ -311,7 +322,7 @@ fn basic_auth_for_every_kind_that_has_a_username() {
         );
         assert_eq!(
             secret.annotations,
-            map(&[("tekton.dev/git-0", base)]),
+            map(&[("tekton.dev/git-0", urls[0]), ("tekton.dev/git-1", urls[1])]),
             "{}",
             case.name
         );
@@ -343,17 +354,27 @@ fn env_mirrors_the_gitconfig_headers() {
     assert_eq!(
         secret.data,
         map(&[
-            ("GIT_CONFIG_COUNT", "2"),
+            ("GIT_CONFIG_COUNT", "4"),
             (
                 "GIT_CONFIG_KEY_0",
                 "http.https://bitbucket.org/acme/payments.extraHeader"
             ),
-            ("GIT_CONFIG_VALUE_0", BASIC_XTA),
+            ("GIT_CONFIG_VALUE_0", ""),
             (
                 "GIT_CONFIG_KEY_1",
-                "http.https://bitbucket.org/acme/payments.git.extraHeader"
+                "http.https://bitbucket.org/acme/payments.extraHeader"
             ),
             ("GIT_CONFIG_VALUE_1", BASIC_XTA),
+            (
+                "GIT_CONFIG_KEY_2",
+                "http.https://bitbucket.org/acme/payments.git.extraHeader"
+            ),
+            ("GIT_CONFIG_VALUE_2", ""),
+            (
+                "GIT_CONFIG_KEY_3",
+                "http.https://bitbucket.org/acme/payments.git.extraHeader"
+            ),
+            ("GIT_CONFIG_VALUE_3", BASIC_XTA),
         ])
     );
     let mut workspace = case("wat", K::AppPassword, Some("dev"), &[F::Env]);
@@ -361,12 +382,17 @@ fn env_mirrors_the_gitconfig_headers() {
     assert_eq!(
         workspace.render().unwrap().data,
         map(&[
-            ("GIT_CONFIG_COUNT", "1"),
+            ("GIT_CONFIG_COUNT", "2"),
             (
                 "GIT_CONFIG_KEY_0",
                 "http.https://bitbucket.org/acme/.extraHeader"
             ),
-            ("GIT_CONFIG_VALUE_0", BASIC_DEV),
+            ("GIT_CONFIG_VALUE_0", ""),
+            (
+                "GIT_CONFIG_KEY_1",
+                "http.https://bitbucket.org/acme/.extraHeader"
+            ),
+            ("GIT_CONFIG_VALUE_1", BASIC_DEV),
         ])
     );
 }
@@ -454,8 +480,12 @@ fn basic_auth_with_other_formats_keeps_the_basic_auth_type() {
             "GIT_CONFIG_COUNT",
             "GIT_CONFIG_KEY_0",
             "GIT_CONFIG_KEY_1",
+            "GIT_CONFIG_KEY_2",
+            "GIT_CONFIG_KEY_3",
             "GIT_CONFIG_VALUE_0",
             "GIT_CONFIG_VALUE_1",
+            "GIT_CONFIG_VALUE_2",
+            "GIT_CONFIG_VALUE_3",
             "bearerToken",
             "password",
             "url",
@@ -463,7 +493,8 @@ fn basic_auth_with_other_formats_keeps_the_basic_auth_type() {
         ]
     );
     assert_eq!(secret.labels.len(), 1);
-    assert_eq!(secret.annotations.len(), 1);
+    // tekton.dev/git-0 and -1: the repository with and without `.git`.
+    assert_eq!(secret.annotations.len(), 2);
 }
 
 #[test]
@@ -578,6 +609,7 @@ fn mount_path_is_used_for_the_store_file() {
             username: None,
             formats: &[F::GitCredentials],
             mount_path,
+            ca_bundle: None,
         })
     };
     let secret = render_at("/home/ci/.config/git/").unwrap();
@@ -592,6 +624,7 @@ fn mount_path_is_used_for_the_store_file() {
     let bearer = render(&RenderInput {
         formats: &[F::BearerToken],
         mount_path: "relative",
+        ca_bundle: None,
         token: &token,
         kind: K::WorkspaceAccessToken,
         server: &server,
@@ -675,4 +708,64 @@ fn content_hash_covers_every_part() {
     for other in changed {
         assert_ne!(other.content_hash(), hash, "{other:?}");
     }
+}
+
+#[test]
+fn a_private_ca_is_carried_and_named_to_git_for_the_data_center_base_only() {
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    let render_with = |formats: &[OutputFormat], server: GitServer| {
+        let token = token(TOKEN);
+        let access = access(Some("acme"), Some("PAY"), &[]);
+        let kind = if matches!(server, GitServer::Cloud { .. }) {
+            K::WorkspaceAccessToken
+        } else {
+            K::HttpAccessToken
+        };
+        render(&RenderInput {
+            token: &token,
+            kind,
+            server: &server,
+            access: &access,
+            username: Some("dev"),
+            formats,
+            mount_path: DEFAULT_MOUNT_PATH,
+            ca_bundle: Some(pem.as_bytes()),
+        })
+        .unwrap()
+    };
+    let ca_section = "[http \"https://git.example.com/bitbucket/\"]\n\
+                      \tsslCAInfo = \"/etc/bitbucket-git/ca.crt\"\n";
+    for formats in [&[F::Gitconfig][..], &[F::GitCredentials], &F::DEFAULT] {
+        let secret = render_with(formats, dc());
+        assert_eq!(secret.data["ca.crt"], pem, "{formats:?}");
+        assert!(
+            secret.data[".gitconfig"].ends_with(ca_section),
+            "{formats:?}: {}",
+            secret.data[".gitconfig"]
+        );
+        assert_eq!(secret.data[".gitconfig"].matches("sslCAInfo").count(), 1);
+    }
+    let env = render_with(&[F::Env], dc());
+    assert_eq!(
+        (
+            env.data["GIT_CONFIG_KEY_0"].as_str(),
+            env.data["GIT_CONFIG_VALUE_0"].as_str()
+        ),
+        (
+            "http.https://git.example.com/bitbucket/.sslCAInfo",
+            "/etc/bitbucket-git/ca.crt"
+        )
+    );
+    assert_eq!(env.data["GIT_CONFIG_COUNT"], "5");
+    for format in [F::BasicAuth, F::BearerToken, F::Argocd] {
+        assert_eq!(
+            render_with(&[format], dc()).data["ca.crt"],
+            pem,
+            "{format:?}"
+        );
+    }
+    // Cloud has no caBundleSecretRef; a stray bundle changes nothing.
+    let cloud = render_with(&[F::Gitconfig], cloud());
+    assert!(!cloud.data.contains_key("ca.crt"));
+    assert!(!cloud.data[".gitconfig"].contains("sslCAInfo"));
 }

@@ -4,7 +4,8 @@
 //! - `POST /_sim/tokens/{name}/revoke` and `.../restore`
 //! - `POST /_sim/fault` with body `none|unavailable|internal|slow:<ms>|garbage|ratelimited[:<secs>]`
 //! - `GET /_sim/requests`: counts per token name; `POST /_sim/requests/reset`
-//! - `GET /_sim/git/requests`: every git request (host, path, scheme, user, token name, status)
+//! - `GET /_sim/git/requests`: every git request (host, path, scheme, user, token name, status,
+//!   every header with credentials redacted)
 //! - `POST /_sim/listen/stop[?resumeAfterMs=N]`: stop listening shortly after answering
 //!   (and listen again after N ms, if given)
 
@@ -124,6 +125,7 @@ fn git_requests(state: &SimState) -> Response {
             json!({
                 "method": r.method, "host": r.host, "path": r.path, "service": service,
                 "auth": auth, "user": user, "token": r.token_name, "status": r.status,
+                "headers": r.headers.iter().map(|h| json!([h.name, h.value])).collect::<Vec<_>>(),
             })
         })
         .collect();

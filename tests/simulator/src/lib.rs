@@ -37,6 +37,6 @@ pub use fixture::{
     DataCenterFixture, DcProject, DcUser, Fixture, RepoPermission, SimTokenKind, TokenFixture,
     Workspace,
 };
-pub use git::{GitRequest, GitService};
+pub use git::{GitRequest, GitService, SeenHeader};
 pub use recorder::{AuthSeen, Platform, RecordedRequest};
 pub use simulator::Simulator;

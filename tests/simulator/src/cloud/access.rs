@@ -27,7 +27,8 @@ const IMPLIES: [(&str, &[&str]); 2] = [
     ("project", &["project:admin"]),
 ];
 
-fn grants(granted: &[String], scope: &str) -> bool {
+/// Whether `granted` holds `scope` itself or a wider scope that includes it.
+pub(crate) fn grants(granted: &[String], scope: &str) -> bool {
     granted.iter().any(|g| g == scope)
         || IMPLIES
             .iter()

@@ -5,7 +5,7 @@
 mod access;
 mod render;
 
-pub(crate) use access::{can_read_repository, owner, user_permission};
+pub(crate) use access::{can_read_repository, grants, owner, user_permission};
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,7 @@ use crate::contract::{
     CLOUD_LIST_REPOSITORIES, CLOUD_LIST_USER_REPOSITORY_PERMISSIONS, Operation,
 };
 use crate::fixture::{CloudRepository, RepoPermission, TokenFixture, Workspace};
-use crate::pagination::{cloud_page, cloud_request};
+use crate::pagination::{PageRequest, cloud_page, cloud_request};
 use crate::ratelimit::RateDecision;
 use crate::router::{ApiRequest, CLOUD_PREFIX, json_response};
 use crate::state::SimState;
@@ -136,16 +136,8 @@ fn list_repositories(ctx: &Ctx<'_>, request: &ApiRequest, ws: &str) -> Response 
     let Some(workspace) = find_workspace(ctx.state, ws) else {
         return error(StatusCode::NOT_FOUND, &format!("Workspace {ws} not found"));
     };
-    let filter = match request.param("q").map(Filter::parse_repository).transpose() {
-        Ok(filter) => filter.unwrap_or_default(),
-        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
-    };
-    let page = match cloud_request(
-        request.param("page"),
-        request.param("pagelen"),
-        ctx.state.page_size,
-    ) {
-        Ok(page) => page,
+    let (filter, page) = match listing_params(ctx, request, Filter::parse_repository) {
+        Ok(params) => params,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let mut repositories: Vec<&CloudRepository> = workspace
@@ -264,16 +256,8 @@ fn list_repository_permissions(ctx: &Ctx<'_>, request: &ApiRequest, ws: &str) ->
     let Some(workspace) = find_workspace(ctx.state, ws) else {
         return error(StatusCode::NOT_FOUND, &format!("Workspace {ws} not found"));
     };
-    let filter = match request.param("q").map(Filter::parse).transpose() {
-        Ok(filter) => filter.unwrap_or_default(),
-        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
-    };
-    let page = match cloud_request(
-        request.param("page"),
-        request.param("pagelen"),
-        ctx.state.page_size,
-    ) {
-        Ok(page) => page,
+    let (filter, page) = match listing_params(ctx, request, Filter::parse) {
+        Ok(params) => params,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let mut rows: Vec<(&CloudRepository, PermissionRow)> = workspace
@@ -312,6 +296,26 @@ impl Ctx<'_> {
         let required = access::check_scope(token, operation).err()?;
         Some(scope_error(&required, &token.scopes))
     }
+}
+
+/// A listing's `q` (parsed by `parse`) and page (`page`, `pagelen`); the message for a 400 when
+/// either is bad.
+fn listing_params(
+    ctx: &Ctx<'_>,
+    request: &ApiRequest,
+    parse: fn(&str) -> Result<Filter, String>,
+) -> Result<(Filter, PageRequest), String> {
+    let filter = request
+        .param("q")
+        .map(parse)
+        .transpose()?
+        .unwrap_or_default();
+    let page = cloud_request(
+        request.param("page"),
+        request.param("pagelen"),
+        ctx.state.page_size,
+    )?;
+    Ok((filter, page))
 }
 
 fn find_workspace<'a>(state: &'a SimState, ws: &str) -> Option<&'a Workspace> {

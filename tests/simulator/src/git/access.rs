@@ -30,14 +30,6 @@ use crate::state::SimState;
 /// Basic user name git accepts for Cloud API tokens besides the account's username.
 pub(crate) const API_TOKEN_AUTH_USER: &str = "x-bitbucket-api-token-auth";
 
-const CLOUD_READ_SCOPES: [&str; 6] = [
-    "repository",
-    "repository:write",
-    "repository:admin",
-    "repository:delete",
-    "pullrequest",
-    "pullrequest:write",
-];
 const CLOUD_WRITE_SCOPE: &str = "repository:write";
 const API_READ_SCOPE: &str = "read:repository:bitbucket";
 const API_WRITE_SCOPE: &str = "write:repository:bitbucket";
@@ -208,7 +200,7 @@ fn cloud_level(
         )
     } else {
         (
-            has_scope(token, &CLOUD_READ_SCOPES),
+            crate::cloud::grants(&token.scopes, "repository"),
             has_scope(token, &[CLOUD_WRITE_SCOPE]),
         )
     };

@@ -3,6 +3,7 @@
 
 use std::sync::Mutex;
 
+use super::SeenHeader;
 use super::path::GitService;
 use crate::recorder::AuthSeen;
 use crate::sync::lock;
@@ -26,6 +27,18 @@ pub struct GitRequest {
     pub token_name: Option<String>,
     /// Status code of the answer.
     pub status: u16,
+    /// Every header in arrival order, `Authorization` values redacted.
+    pub headers: Vec<SeenHeader>,
+}
+
+impl GitRequest {
+    /// How many `Authorization` headers the request carried.
+    pub fn authorization_headers(&self) -> usize {
+        self.headers
+            .iter()
+            .filter(|h| h.name == "authorization")
+            .count()
+    }
 }
 
 /// Thread-safe git request log.

@@ -8,13 +8,16 @@
 //! - `cgi`: running `git http-backend`
 //! - `repos`: creating the bare repositories at start
 //! - `log`: which credentials reached which host and path
+//! - `headers`: every header of every request, credentials redacted
 
 mod access;
 mod cgi;
+mod headers;
 mod log;
 mod path;
 mod repos;
 
+pub use headers::SeenHeader;
 pub(crate) use log::GitLog;
 pub use log::GitRequest;
 pub use path::GitService;
@@ -66,6 +69,7 @@ pub(crate) async fn handle(state: &SimState, request: Request) -> Response {
             .and_then(|s| state.token_by_secret(s))
             .map(|t| t.name),
         status: 0,
+        headers: headers::capture(state, request.headers()),
     };
     let response = match (&git_path.repo, state.git_root()) {
         _ if credentials == Credentials::Duplicate => plain(

@@ -1,0 +1,150 @@
+//! A namespace with the operator running against the simulator, and BitbucketTokens whose
+//! rendered Secrets tests read back from the API server and hand to git and the consumers.
+//! Include with `#[path = "support/rendered.rs"] mod rendered;` next to `support` and `world`.
+#![allow(dead_code)]
+
+use std::{os::unix::fs::PermissionsExt, path::PathBuf, time::Duration};
+
+use bitbucket_simulator::GitRequest;
+use bitbucket_token_operator::api::BitbucketToken;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api,
+    api::{Patch, PatchParams, PostParams},
+};
+use serde_json::{Value, json};
+
+use crate::support::{TestNamespace, client, ensure_crd, operator::Operator, wait_for};
+use crate::world::World;
+
+/// How long a BitbucketToken may take to become Ready.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+pub struct Env {
+    pub ns: TestNamespace,
+    pub world: World,
+    _operator: Operator,
+    /// One directory per BitbucketToken, used as its `target.mountPath`.
+    pub mounts: tempfile::TempDir,
+}
+
+impl Env {
+    /// A namespace, a simulator and the operator; Secret `corp-ca` holds the simulator's CA.
+    pub async fn start(prefix: &str) -> Self {
+        let client = client().await;
+        ensure_crd(&client).await;
+        let ns = TestNamespace::create(&client, prefix).await;
+        let world = World::start().await;
+        let operator = Operator::start(&ns.name, &world.sim, &[]);
+        let mounts = tempfile::tempdir().expect("mounts dir");
+        // Pods' users (not root) reach the volumes below, as under kubelet's pod directory.
+        std::fs::set_permissions(mounts.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("open the mounts dir");
+        let env = Self {
+            ns,
+            world,
+            _operator: operator,
+            mounts,
+        };
+        env.secret("corp-ca", "ca.crt", &env.world.sim.ca_pem())
+            .await;
+        env
+    }
+
+    /// Applies Secret `name` with one key.
+    pub async fn secret(&self, name: &str, key: &str, value: &str) {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "stringData": {key: value},
+        }))
+        .expect("Secret");
+        self.ns
+            .api::<Secret>()
+            .patch(
+                name,
+                &PatchParams::apply("bto-tests").force(),
+                &Patch::Apply(&secret),
+            )
+            .await
+            .expect("apply Secret");
+    }
+
+    /// `<mounts>/<name>`: the BitbucketToken's `target.mountPath`.
+    pub fn mount_path(&self, name: &str) -> PathBuf {
+        self.mounts.path().join(name)
+    }
+
+    /// Creates a BitbucketToken for fixture token `token` with `spec` (token.secretRef, the
+    /// mount path and, for HTTPAccessToken, the DC server with `corp-ca` are filled in),
+    /// rendering only `format`.
+    pub async fn create(&self, name: &str, token: &str, format: &str, spec: Value) {
+        self.create_formats(name, token, &[format], spec).await
+    }
+
+    /// Like [`Env::create`], rendering `formats`.
+    pub async fn create_formats(&self, name: &str, token: &str, formats: &[&str], mut spec: Value) {
+        self.secret(&format!("{name}-token"), "token", &self.world.secret(token))
+            .await;
+        spec["token"]["secretRef"] = json!({"name": format!("{name}-token"), "key": "token"});
+        spec["target"] = json!({
+            "formats": formats,
+            "mountPath": self.mount_path(name).display().to_string(),
+        });
+        if spec["token"]["kind"] == "HTTPAccessToken" {
+            spec["server"] = json!({"dataCenter": {
+                "url": self.world.sim.dc_base_url(),
+                "caBundleSecretRef": {"name": "corp-ca", "key": "ca.crt"},
+            }});
+        }
+        let object: BitbucketToken = serde_json::from_value(json!({
+            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+            "kind": "BitbucketToken",
+            "metadata": {"name": name},
+            "spec": spec,
+        }))
+        .expect("BitbucketToken");
+        self.ns
+            .api::<BitbucketToken>()
+            .create(&PostParams::default(), &object)
+            .await
+            .expect("create BitbucketToken");
+    }
+
+    /// Waits until `name` is Ready and returns its Secret as read back from the API server.
+    pub async fn rendered(&self, name: &str) -> Secret {
+        let bbt = wait_for(
+            &self.ns.api::<BitbucketToken>(),
+            name,
+            WAIT,
+            |obj: Option<&BitbucketToken>| {
+                obj.and_then(|o| o.status.as_ref()).is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True")
+                })
+            },
+        )
+        .await
+        .expect("exists");
+        let secret_name = bbt
+            .status
+            .and_then(|s| s.secret_name)
+            .expect("status names the Secret");
+        let secrets: Api<Secret> = self.ns.api();
+        secrets.get(&secret_name).await.expect("the Secret exists")
+    }
+
+    /// The git requests the simulator saw that match `filter`.
+    pub fn git_log(&self, filter: impl Fn(&GitRequest) -> bool) -> Vec<GitRequest> {
+        self.world
+            .sim
+            .git_requests()
+            .into_iter()
+            .filter(|r| filter(r))
+            .collect()
+    }
+
+    pub async fn finish(self) {
+        self.ns.delete().await;
+    }
+}
