@@ -7,7 +7,7 @@ CHART_CRD_FILE := $(CHART_DIR)/templates/crds/bitbucket-token-operator.io_bitbuc
 DEPLOY_DIR := deploy
 .DEFAULT_GOAL := help
 
-.PHONY: bench demo demo-down help generate manifests check-generated fmt-check clippy lint tools cluster-up cluster-down test unit-test
+.PHONY: bench demo demo-down help generate manifests check-generated fmt-check clippy lint tools cluster-up cluster-down operator-image test unit-test
 
 demo: ## Run the operator on a local control plane with the Bitbucket simulator, sample tokens and a git clone
 	bash scripts/demo.sh
@@ -17,7 +17,7 @@ demo-down: ## Stop what `make demo` started
 
 bench: tools ## Scale benchmark on a dedicated control plane (writes bench/RESULTS.md and bench/results.png); BENCH_ARGS=--sizes=100,1000
 	$(CARGO) build --release --locked -p bitbucket-token-operator --bin bitbucket-token-operator
-	$(CARGO) run --release --locked -p bto-bench -- $(BENCH_ARGS)
+	BTO_NODE=0 $(CARGO) run --release --locked -p bto-bench -- $(BENCH_ARGS)
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -54,17 +54,24 @@ clippy:
 
 lint: fmt-check clippy ## cargo fmt check and clippy with -D warnings
 
-tools: ## Build or fetch the pinned control-plane binaries, kubectl and helm (cached outside the repo)
+tools: ## Build or fetch the pinned control-plane and node binaries, kubectl and helm (cached outside the repo); apt packages of the node
+	bash scripts/install-node-packages.sh
 	bash scripts/install-tools.sh
 
-cluster-up: tools ## Start etcd, kube-apiserver and kube-controller-manager on loopback
+cluster-up: tools ## Start etcd, kube-apiserver, kube-controller-manager on loopback and one real node (root; BTO_NODE=0: none)
 	bash scripts/cluster-up.sh
 
-cluster-down: ## Stop the processes cluster-up started
+cluster-down: ## Stop what cluster-up started and remove every trace of the node
 	bash scripts/cluster-down.sh
+
+operator-image: ## Build the operator image from the release binary (no Docker) and import it into the running node
+	$(CARGO) build --release --locked --bin bitbucket-token-operator
+	bash scripts/node-images.sh operator target/release/bitbucket-token-operator dev
 
 unit-test: ## Unit tests only (no control plane)
 	$(CARGO) test --workspace --locked --lib --bins
 
-test: lint tools check-generated ## Everything: lint, generated-file check, unit and integration tests on a real control plane
-	bash scripts/with-cluster.sh $(CARGO) test --workspace --locked --all-targets
+test: lint tools check-generated ## Everything: lint, generated-file check, unit and integration tests on a real control plane and node
+	$(CARGO) build --release --locked --bin bitbucket-token-operator
+	BTO_RELEASE_BIN=$(CURDIR)/target/release/bitbucket-token-operator \
+	  bash scripts/with-cluster.sh $(CARGO) test --workspace --locked --all-targets

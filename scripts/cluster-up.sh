@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Starts etcd, kube-apiserver and kube-controller-manager on free loopback ports with generated
-# certificates, waits for /readyz, and writes a kubeconfig and an env file into the state folder.
+# certificates, waits for /readyz, writes a kubeconfig and an env file into the state folder, then
+# starts one real node (node-up.sh: containerd, kubelet, kube-scheduler, a pod network).
 # Reuses a control plane that is already running from the same state folder.
 #   BTO_STATE_DIR   where certificates, data, logs, pids and the kubeconfig go
 #   BTO_APISERVER_EXTRA_ARGS  extra kube-apiserver flags (the benchmark adds an audit log)
+#   BTO_NODE=0      control plane only (no pod ever runs; no root needed)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.sh
@@ -17,6 +19,9 @@ done
 kubeconfig="$STATE_DIR/kubeconfig"
 if [ -f "$STATE_DIR/env" ] && bash "$here/cluster-status.sh" >/dev/null 2>&1; then
   log "control plane already running (state in $STATE_DIR)"
+  if [ "${BTO_NODE:-1}" != 0 ] && [ ! -f "$STATE_DIR/node/env" ]; then
+    bash "$here/node-up.sh" && cat "$STATE_DIR/node/env" >> "$STATE_DIR/env"
+  fi
   cat "$STATE_DIR/env"
   exit 0
 fi
@@ -71,7 +76,9 @@ start kube-apiserver "$BIN_DIR/kube-apiserver" \
   --client-ca-file "$pki/ca.crt" --authorization-mode RBAC \
   --service-account-issuer "https://127.0.0.1:$api_port" --service-account-key-file "$pki/sa.pub" \
   --service-account-signing-key-file "$pki/sa.key" --service-cluster-ip-range 10.0.0.0/24 \
-  --allow-privileged=true --disable-admission-plugins ServiceAccount --profiling=false \
+  --allow-privileged=true --profiling=false \
+  --kubelet-client-certificate "$pki/admin.crt" --kubelet-client-key "$pki/admin.key" \
+  --kubelet-preferred-address-types InternalIP \
   --enable-priority-and-fairness=false --v=1 ${BTO_APISERVER_EXTRA_ARGS:-}
 
 cat > "$kubeconfig" <<KC
@@ -102,10 +109,20 @@ until curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin
   sleep 0.5
 done
 
-log "starting kube-controller-manager (garbage collector, namespace, clusterrole aggregation)"
+# Besides garbage collection, namespaces and ClusterRole aggregation, what a node and its pods
+# need: node-lifecycle (removes the not-ready taint every new Node gets, else nothing is
+# scheduled), taint eviction, Deployments, ReplicaSets, Jobs, default ServiceAccounts and the
+# kube-root-ca.crt ConfigMap (pods' ServiceAccount token volume), EndpointSlices and Endpoints (the
+# API server's service proxy reads Endpoints), pod GC.
+controllers=garbage-collector-controller,namespace-controller,clusterrole-aggregation-controller
+controllers=$controllers,node-lifecycle-controller,taint-eviction-controller,deployment-controller
+controllers=$controllers,replicaset-controller,job-controller,serviceaccount-controller
+controllers=$controllers,root-ca-certificate-publisher-controller,endpointslice-controller,endpoints-controller
+controllers=$controllers,pod-garbage-collector-controller
+log "starting kube-controller-manager"
 start kube-controller-manager "$BIN_DIR/kube-controller-manager" --kubeconfig "$kubeconfig" \
   --leader-elect=false --secure-port 0 --use-service-account-credentials=false \
-  --controllers garbage-collector-controller,namespace-controller,clusterrole-aggregation-controller \
+  --controllers "$controllers" --root-ca-file "$pki/ca.crt" --node-monitor-grace-period 40s \
   --concurrent-gc-syncs 5 --v=1
 
 cat > "$STATE_DIR/env" <<ENV
@@ -116,5 +133,10 @@ export BTO_STATE_DIR="$STATE_DIR"
 export PATH="$BIN_DIR:\$PATH"
 ENV
 log "control plane ready in $(( $(date +%s) - started ))s; kubeconfig: $kubeconfig"
+if [ "${BTO_NODE:-1}" != 0 ]; then
+  # a node that does not come up leaves nothing behind, nor the control plane
+  bash "$here/node-up.sh" || { log "the node did not start; stopping everything"; bash "$here/cluster-down.sh" >&2; exit 1; }
+  cat "$STATE_DIR/node/env" >> "$STATE_DIR/env"
+fi
 log "use it with: source $STATE_DIR/env && kubectl get ns"
 cat "$STATE_DIR/env"

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# `make demo-down`: stops the operator and simulator `make demo` started (by their recorded pids)
-# and the control plane if the demo started it.
+# `make demo-down`: uninstalls the operator's Helm release, stops the simulator `make demo` started
+# (by its recorded pid) and the control plane and node if the demo started them.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=process.sh
 . "$here/process.sh"
 DEMO_DIR=${BTO_DEMO_DIR:-${TMPDIR:-/tmp}/bitbucket-token-operator-demo}
-for name in operator simulator; do
-  stop_recorded "$DEMO_DIR/$name.pid" "the $name"
-done
+# shellcheck source=versions.sh
+. "$here/versions.sh"
+if bash "$here/cluster-status.sh" >/dev/null 2>&1; then
+  "$BIN_DIR/helm" --kubeconfig "$STATE_DIR/kubeconfig" uninstall bto -n bto-system --wait >/dev/null 2>&1 &&
+    echo "uninstalled the operator (helm release bto in bto-system)"
+fi
+stop_recorded "$DEMO_DIR/simulator.pid" "the simulator"
 if [ -z "${BTO_DEMO_KEEP_CLUSTER:-}" ] && [ -f "$DEMO_DIR/started-cluster" ]; then
   bash "$here/cluster-down.sh"
   rm -f "$DEMO_DIR/started-cluster"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds or fetches, into a version-named cache folder outside the repository, the binaries the
 # tests and the demo need: kube-apiserver, kube-controller-manager, etcd, kubectl, helm (3 and 4),
-# and promtool (tests of the chart's alerting rules); then build-consumers.sh builds the consumers'
-# own code (Tekton, Flux) as test programs and fetches a git older than 2.31.
+# promtool (tests of the chart's alerting rules), and for the real node kubelet, kube-scheduler and
+# containerd v2 (+ its runc shim and ctr); then build-consumers.sh builds the consumers' own code
+# (Tekton, Flux) as test programs and fetches a git older than 2.31. Debian packages the node
+# needs come from install-node-packages.sh (root; apt).
 # Skips whatever is already there. A cold run takes many minutes (Go builds on 2 cores).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,6 +51,43 @@ build_etcd() {
   go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
   go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/etcd" go.etcd.io/etcd/server/v3
   log "built etcd"
+}
+
+# kubelet and kube-scheduler from the same module and replaces as the control plane, in their
+# own source folder (a concurrent control-plane build rewrites its go.mod); most packages are
+# cache hits after the control-plane build (about 1.5 min more).
+build_node() {
+  if have kubelet && have kube-scheduler; then
+    log "kubelet and kube-scheduler v$K8S_VERSION already built"; return
+  fi
+  local src="$TOOLS_DIR/src/kubernetes-node" minor gomod
+  minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+  mkdir -p "$src"; cd "$src"; rm -f go.mod go.sum
+  gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  printf 'module local/node\ngo 1.25\nrequire k8s.io/kubernetes v%s\n' "$K8S_VERSION" > go.mod
+  grep -E '^\s+k8s\.io/[a-z0-9-]+ v0\.0\.0$' "$gomod" |
+    awk -v s="$K8S_STAGING_VERSION" '{print "replace "$1" => "$1" v"s}' >> go.mod
+  go get "k8s.io/kubernetes/cmd/kubelet@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-scheduler@v$K8S_VERSION"
+  local ld="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION"
+  ld="$ld -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+  log "building kubelet and kube-scheduler v$K8S_VERSION"
+  go build -trimpath -ldflags "$ld" -o "$BIN_DIR/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-scheduler
+  log "built kubelet and kube-scheduler"
+}
+
+# containerd v2, its runc shim and ctr: go.mod without replace directives, so `go install
+# pkg@version` works. CGO off drops the cgo-only snapshotters; the tags drop the others.
+build_containerd() {
+  if have containerd && have containerd-shim-runc-v2 && have ctr; then
+    log "containerd v$CONTAINERD_VERSION already built"; return
+  fi
+  local v="v$CONTAINERD_VERSION" m=github.com/containerd/containerd/v2
+  log "building containerd $v (cold: 2-3 min)"
+  GOBIN="$BIN_DIR" go install -trimpath -tags "no_btrfs no_devmapper no_zfs urfave_cli_no_docs" \
+    -ldflags "-s -w -X $m/version.Version=$v" \
+    "$m/cmd/containerd@$v" "$m/cmd/containerd-shim-runc-v2@$v" "$m/cmd/ctr@$v"
+  log "built containerd $v"
 }
 
 build_promtool() {
@@ -100,6 +139,8 @@ fetch_kubectl_helm
 build_etcd
 build_kubernetes
 build_promtool
+build_node
+build_containerd
 bash "$here/build-consumers.sh"
 log "all tools in $BIN_DIR:"
 printf '  %-24s %s\n' kube-apiserver "$("$BIN_DIR/kube-apiserver" --version)" \
@@ -107,4 +148,6 @@ printf '  %-24s %s\n' kube-apiserver "$("$BIN_DIR/kube-apiserver" --version)" \
   etcd "$("$BIN_DIR/etcd" --version | head -1)" \
   kubectl "$("$BIN_DIR/kubectl" version --client | head -1)" \
   helm3 "$("$BIN_DIR/helm3" version --short)" helm4 "$("$BIN_DIR/helm4" version --short)" \
-  promtool "$("$BIN_DIR/promtool" --version 2>&1 | head -1)"
+  promtool "$("$BIN_DIR/promtool" --version 2>&1 | head -1)" \
+  kubelet "$("$BIN_DIR/kubelet" --version)" kube-scheduler "$("$BIN_DIR/kube-scheduler" --version)" \
+  containerd "$("$BIN_DIR/containerd" --version)"

@@ -15,6 +15,12 @@ TOOLS_DIR="$CACHE_ROOT/tools-k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION"
 BIN_DIR="$TOOLS_DIR/bin"
 # Runtime state of a started control plane (certificates, data, kubeconfig, pids).
 STATE_DIR=${BTO_STATE_DIR:-${TMPDIR:-/tmp}/bitbucket-token-operator-cluster}
+# The real node: kubelet and kube-scheduler come from the same k8s.io/kubernetes module as the
+# control plane; containerd v2 from its Go module (kubelet 1.37 drops containerd 1.x); runc, the
+# CNI plugins, umoci, iptables and debootstrap from Debian (scripts/install-node-packages.sh).
+CONTAINERD_VERSION=2.2.9
+# Debian release of the git image the clone pods run (scripts/node-images.sh).
+GIT_IMAGE_SUITE=trixie
 # Consumers' own code, built as small test programs by build-consumers.sh (newest releases whose
 # go.mod accepts the local Go toolchain). Tekton Pipelines: pkg/credentials/gitcreds (creds-init).
 TEKTON_PIPELINE_VERSION=1.9.0

@@ -9,6 +9,7 @@ pub mod git;
 pub mod helm;
 pub mod kubelet;
 pub mod namespace;
+pub mod node;
 pub mod wait;
 
 #[allow(unused_imports)]

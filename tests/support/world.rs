@@ -273,5 +273,6 @@ pub fn fixture() -> Fixture {
         // Small pages, so every listing the client reads spans several of them.
         page_size: Some(2),
         port: None,
+        listen_address: None,
     }
 }

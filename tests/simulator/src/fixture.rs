@@ -30,6 +30,10 @@ pub struct Fixture {
     pub page_size: Option<u32>,
     /// Port to bind on 127.0.0.1 (default: any free port).
     pub port: Option<u16>,
+    /// Address to listen on instead of 127.0.0.1, e.g. a pod bridge's address so that pods reach
+    /// the simulator. The URLs and the serving certificate then name this address instead of
+    /// `localhost`.
+    pub listen_address: Option<std::net::Ipv4Addr>,
 }
 
 /// Bitbucket Cloud content.

@@ -1,4 +1,4 @@
-//! `bitbucket-simulator --fixture <yaml> [--port N] [--state-dir DIR]`: runs the
+//! `bitbucket-simulator --fixture <yaml> [--port N] [--listen-address IP] [--state-dir DIR]`: runs the
 //! simulator for a demo, writes `ca.pem` and `urls.env` into the state directory and
 //! serves the `/_sim/` control API until SIGTERM or Ctrl-C.
 
@@ -18,6 +18,10 @@ struct Args {
     /// Port on 127.0.0.1 (overrides the fixture's `port`; default: any free port).
     #[arg(long)]
     port: Option<u16>,
+    /// Address to listen on instead of 127.0.0.1 (e.g. the node's pod bridge address, so that
+    /// pods reach the simulator); URLs and the certificate then name it.
+    #[arg(long)]
+    listen_address: Option<std::net::Ipv4Addr>,
     /// Directory that receives `ca.pem` and `urls.env`.
     #[arg(long, default_value = ".")]
     state_dir: PathBuf,
@@ -45,6 +49,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut fixture = Fixture::from_yaml_file(&args.fixture)?;
     if args.port.is_some() {
         fixture.port = args.port;
+    }
+    if args.listen_address.is_some() {
+        fixture.listen_address = args.listen_address;
     }
     let simulator = Simulator::start(fixture).await?;
     write_state(&args.state_dir, &simulator)?;

@@ -20,14 +20,14 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause after a failed `accept` (e.g. too many open files) to avoid a busy loop.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
 
-/// Binds `127.0.0.1:port` (0 = any free port) with `SO_REUSEADDR`, so the same port can
+/// Binds `address:port` (0 = any free port) with `SO_REUSEADDR`, so the same port can
 /// be bound again right after a stop.
-pub(crate) fn bind(port: u16) -> Result<TcpListener, SimulatorError> {
+pub(crate) fn bind(address: Ipv4Addr, port: u16) -> Result<TcpListener, SimulatorError> {
     let bind_error = |source| SimulatorError::Bind { port, source };
     let socket = TcpSocket::new_v4().map_err(bind_error)?;
     socket.set_reuseaddr(true).map_err(bind_error)?;
     socket
-        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .bind(SocketAddr::from((address, port)))
         .map_err(bind_error)?;
     socket.listen(1024).map_err(bind_error)
 }

@@ -1,5 +1,6 @@
 //! The public handle: start, inspect and steer a running simulator.
 
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -27,6 +28,7 @@ pub struct Simulator {
 
 pub(crate) struct Inner {
     state: Arc<SimState>,
+    address: Ipv4Addr,
     port: u16,
     ca_pem: String,
     acceptor: TlsAcceptor,
@@ -55,13 +57,14 @@ impl std::fmt::Debug for Simulator {
 impl Simulator {
     /// Validates `fixture`, creates a bare git repository (one commit, `main`) for each of its
     /// repositories, generates certificates and starts serving HTTPS on
-    /// `127.0.0.1:{fixture.port or any free port}`. Needs the `git` CLI.
+    /// `{fixture.listen_address or 127.0.0.1}:{fixture.port or any free port}`. Needs the `git` CLI.
     pub async fn start(fixture: Fixture) -> Result<Simulator, SimulatorError> {
         fixture.validate()?;
         let repositories = Repositories::create(&fixture).await?;
-        let material = tls::generate()?;
+        let material = tls::generate(fixture.listen_address)?;
+        let address = fixture.listen_address.unwrap_or(Ipv4Addr::LOCALHOST);
         let requested = fixture.port.unwrap_or(0);
-        let listener = server::bind(requested)?;
+        let listener = server::bind(address, requested)?;
         let port = listener
             .local_addr()
             .map_err(|source| SimulatorError::Bind {
@@ -76,6 +79,7 @@ impl Simulator {
         let running = RunningListener::spawn(listener, acceptor.clone(), router.clone());
         let inner = Arc::new(Inner {
             state,
+            address,
             port,
             ca_pem: material.ca_pem,
             acceptor,
@@ -172,7 +176,7 @@ impl Simulator {
     pub async fn resume_listening(&self) -> Result<(), SimulatorError> {
         let mut slot = self.inner.listener.lock().await;
         if slot.is_none() {
-            let listener = server::bind(self.inner.port)?;
+            let listener = server::bind(self.inner.address, self.inner.port)?;
             *slot = Some(RunningListener::spawn(
                 listener,
                 self.inner.acceptor.clone(),

@@ -26,7 +26,7 @@ pub(crate) struct SimState {
     pub cloud: CloudFixture,
     pub data_center: DataCenterFixture,
     pub page_size: Option<u32>,
-    /// `https://localhost:{port}`.
+    /// `https://localhost:{port}`, or `https://{listen_address}:{port}`.
     pub origin: String,
     pub recorder: Recorder,
     /// Git requests (kept apart from API requests, whose counts tests assert).
@@ -41,6 +41,10 @@ pub(crate) struct SimState {
 impl SimState {
     pub fn new(fixture: Fixture, port: u16) -> Self {
         let now = Utc::now();
+        let origin = match fixture.listen_address {
+            Some(address) => format!("https://{address}:{port}"),
+            None => format!("https://localhost:{port}"),
+        };
         let tokens = fixture
             .tokens
             .into_iter()
@@ -54,7 +58,7 @@ impl SimState {
             cloud: fixture.cloud,
             data_center: fixture.data_center,
             page_size: fixture.page_size,
-            origin: format!("https://localhost:{port}"),
+            origin,
             recorder: Recorder::default(),
             git_log: GitLog::default(),
             rate: RateLimiter::default(),

@@ -17,8 +17,11 @@ pub(crate) struct TlsMaterial {
     pub server_config: Arc<ServerConfig>,
 }
 
-/// Generates a fresh CA and a serving certificate with SANs `DNS:localhost`, `IP:127.0.0.1`.
-pub(crate) fn generate() -> Result<TlsMaterial, SimulatorError> {
+/// Generates a fresh CA and a serving certificate with SANs `DNS:localhost`, `IP:127.0.0.1`
+/// and `extra_ip` when given (the listen address).
+pub(crate) fn generate(
+    extra_ip: Option<std::net::Ipv4Addr>,
+) -> Result<TlsMaterial, SimulatorError> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     let mut ca_name = DistinguishedName::new();
     ca_name.push(DnType::CommonName, "Bitbucket Simulator Test CA");
@@ -32,8 +35,9 @@ pub(crate) fn generate() -> Result<TlsMaterial, SimulatorError> {
     ];
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
-    let mut leaf_params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    names.extend(extra_ip.map(|ip| ip.to_string()));
+    let mut leaf_params = CertificateParams::new(names)?;
     let mut leaf_name = DistinguishedName::new();
     leaf_name.push(DnType::CommonName, "localhost");
     leaf_params.distinguished_name = leaf_name;

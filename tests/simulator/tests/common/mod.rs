@@ -263,6 +263,7 @@ pub fn fixture() -> Fixture {
         tokens,
         page_size: Some(2),
         port: None,
+        listen_address: None,
     }
 }
 
