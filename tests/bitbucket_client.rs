@@ -339,6 +339,16 @@ async fn every_token_kind_against_its_verdicts() {
             ),
             "Valid",
         ),
+        // A public repository proves nothing: a project token bound to PAY that may read
+        // projects is told that project PUB is not its own.
+        (
+            case(
+                "pat",
+                ProjectAccessToken,
+                cloud("acme", Some("PUB"), &[], Read),
+            ),
+            "TargetNotFound",
+        ),
         (
             Case {
                 email: alice,
@@ -599,6 +609,30 @@ async fn verdicts_carry_identity_scopes_expiry_and_fixes() {
         panic!("{api:?}")
     };
     assert!(valid.identity.contains("alice"), "{}", valid.identity);
+
+    // A public repository answers anyone: valid, but the warning says the token's own access
+    // is not proven.
+    let public = validate(
+        &world,
+        &validator,
+        &case(
+            "rat-rw",
+            TokenKind::RepositoryAccessToken,
+            cloud("acme", None, &["handbook"], Permission::Read),
+        ),
+    )
+    .await;
+    let Outcome::Valid(valid) = public else {
+        panic!("{public:?}")
+    };
+    assert!(
+        valid
+            .warnings
+            .iter()
+            .any(|w| w.contains("acme/handbook is public")),
+        "{:?}",
+        valid.warnings
+    );
 
     let app = validate(
         &world,

@@ -1295,8 +1295,8 @@ async fn tokens_as_bitbucket_issues_them_today_are_valid() {
         json!({
             "server": {"dataCenter": {"url": env.world.sim.dc_base_url()}},
             "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "dc", "key": "token"}},
+            // No formats: the default for a Bearer-only token is gitconfig alone.
             "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"},
-            "target": {"formats": ["gitconfig", "bearerToken"]},
         }),
     )
     .await;
@@ -1332,6 +1332,12 @@ async fn tokens_as_bitbucket_issues_them_today_are_valid() {
     );
     assert!(status.granted_scopes.contains(&"REPO_WRITE".to_string()));
     assert_eq!(condition(&dc, "Expiring").unwrap().reason, "NotExpiring");
+    let rendered = data(&env.secrets().get("dc-git").await.unwrap());
+    assert_eq!(
+        rendered.keys().collect::<Vec<_>>(),
+        [".gitconfig"],
+        "gitconfig alone by default for a Bearer-only token"
+    );
     for name in ["pat", "api"] {
         let bbt = env
             .wait_condition(name, "Ready", "True", "SecretRendered")

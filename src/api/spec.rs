@@ -307,7 +307,8 @@ pub struct TargetSpec {
         regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
     )]
     pub name: Option<String>,
-    /// Which formats to render (default gitconfig and gitCredentials).
+    /// Which formats to render (default gitconfig and gitCredentials; gitconfig alone for a Data
+    /// Center token without token.username, which works only as Bearer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 6), extend("x-kubernetes-list-type" = "set"))]
     pub formats: Option<Vec<OutputFormat>>,
@@ -363,8 +364,21 @@ pub enum OutputFormat {
 pub const DEFAULT_MOUNT_PATH: &str = "/etc/bitbucket-git";
 
 impl OutputFormat {
-    /// The formats rendered when `target.formats` is omitted.
+    /// The formats rendered when `target.formats` is omitted, for tokens that can authenticate
+    /// as HTTP Basic.
     pub const DEFAULT: [OutputFormat; 2] = [OutputFormat::Gitconfig, OutputFormat::GitCredentials];
+
+    /// The formats rendered when `target.formats` is omitted for a token of `kind`, given
+    /// `token.username`: [`OutputFormat::DEFAULT`], except `gitconfig` alone for a Data Center
+    /// token without a username (project and repository tokens work only as Bearer, so a
+    /// `.git-credentials` store could not be written for them).
+    pub fn defaults_for(kind: TokenKind, username: Option<&str>) -> Vec<OutputFormat> {
+        if kind == TokenKind::HttpAccessToken && username.is_none() {
+            vec![OutputFormat::Gitconfig]
+        } else {
+            OutputFormat::DEFAULT.to_vec()
+        }
+    }
 }
 
 /// Whether the rendered Secret outlives the BitbucketToken.

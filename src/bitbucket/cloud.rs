@@ -38,6 +38,18 @@ struct PermissionRepository {
     full_name: String,
 }
 
+/// The part of a repository the check reads.
+#[derive(Deserialize)]
+struct RepositoryBody {
+    #[serde(default = "private_by_default")]
+    is_private: bool,
+}
+
+/// A repository body without `is_private` is treated as private: the 200 then came with access.
+fn private_by_default() -> bool {
+    true
+}
+
 /// One page of a Cloud listing; only whether it has values matters here.
 #[derive(Deserialize)]
 struct Page {
@@ -49,8 +61,9 @@ struct Page {
 enum Target {
     /// `GET /repositories/{workspace}/{repo_slug}`.
     Repository { workspace: String, slug: String },
-    /// `GET /repositories/{workspace}?q=project.key="KEY"&pagelen=1` (or without `q` for a
-    /// workspace): the repositories git could reach, one is enough.
+    /// `GET /repositories/{workspace}?q=project.key="KEY" AND is_private=true&pagelen=1` (or
+    /// `is_private=true` alone for a workspace): a private repository git could reach, one is
+    /// enough. Public ones prove nothing: Bitbucket lists them to anyone.
     Listing {
         workspace: String,
         project: Option<String>,
@@ -77,11 +90,15 @@ impl Target {
             Target::Repository { workspace, slug } => join(api, &["repositories", workspace, slug]),
             Target::Listing { workspace, project } => {
                 let mut url = join(api, &["repositories", workspace]);
-                if let Some(key) = project {
-                    url.query_pairs_mut()
-                        .append_pair("q", &format!("project.key=\"{}\"", bbql_escape(key)));
-                }
-                url.query_pairs_mut().append_pair("pagelen", "1");
+                let query = match project {
+                    Some(key) => {
+                        format!("project.key=\"{}\" AND is_private=true", bbql_escape(key))
+                    }
+                    None => "is_private=true".to_string(),
+                };
+                url.query_pairs_mut()
+                    .append_pair("q", &query)
+                    .append_pair("pagelen", "1");
                 url
             }
         }
@@ -219,7 +236,15 @@ impl Session<'_> {
             }
             StatusCode::UNAUTHORIZED => Err(unauthorized(&response)),
             StatusCode::FORBIDDEN => {
-                warnings.push("the token cannot read its own account (no read:user:bitbucket scope); the identity shown is the configured email or username.".to_string());
+                warnings.push(format!(
+                    "the token cannot read its own account (Bitbucket refused GET /user: {}; it needs the {} scope); the identity shown is the configured email or username.",
+                    status_text(&response, &cloud_error(&response).error.message),
+                    if self.request.kind == TokenKind::ApiToken {
+                        "read:user:bitbucket"
+                    } else {
+                        "account"
+                    }
+                ));
                 Ok(None)
             }
             _ => Err(unexpected(&response, "GET /user")),
@@ -263,8 +288,13 @@ impl Session<'_> {
         }
         self.note(&response, findings);
         match target {
-            Target::Repository { .. } => {
-                json::<serde_json::Map<String, serde_json::Value>>(&response, &label)?;
+            Target::Repository { workspace, slug } => {
+                let repository: RepositoryBody = json(&response, &label)?;
+                if !repository.is_private {
+                    warnings.push(format!(
+                        "{workspace}/{slug} is public: Bitbucket shows it to anyone, so this token's own access to it is not proven; git push (and a clone with these credentials) is refused if the token is bound to another repository, project or workspace."
+                    ));
+                }
             }
             Target::Listing { workspace, project } => {
                 let page: Page = json(&response, &label)?;
@@ -276,28 +306,31 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// No repository of the project or workspace is visible to the token. A missing project is
-    /// definitive (404 from `GET /workspaces/{workspace}/projects/{project_key}`); anything the
-    /// token cannot ask (that operation needs the `project` scope, which git does not) is a
-    /// warning.
+    /// No private repository of the project or workspace is visible to the token. A missing
+    /// project (404 from `GET /workspaces/{workspace}/projects/{project_key}`) or one this token
+    /// may not see (403 without scope detail) is definitive; a refusal for a missing scope (that
+    /// operation needs `project`, which git does not) is a warning.
     async fn empty_listing(&self, workspace: &str, project: Option<&str>) -> Result<String, Stop> {
         let Some(key) = project else {
             return Ok(format!(
-                "no repository of workspace {workspace} is visible to this token; git will find nothing to clone until one is."
+                "no private repository of workspace {workspace} is visible to this token; git will find nothing of its own to clone until one is."
             ));
         };
         let label = format!("Project {key} in workspace {workspace}");
         let response = self
             .get(&["workspaces", workspace, "projects", key])
             .await?;
+        let scope_refusal = response.status == StatusCode::FORBIDDEN
+            && cloud_error(&response).error.detail.is_some();
         match response.status {
             StatusCode::OK => Ok(format!(
-                "no repository of project {key} is visible to this token; git will find nothing to clone until one is."
+                "no private repository of project {key} is visible to this token; git will find nothing of its own to clone until one is."
             )),
             StatusCode::NOT_FOUND => Err(self.refusal(&response, &label)),
+            StatusCode::FORBIDDEN if !scope_refusal => Err(self.refusal(&response, &label)),
             StatusCode::UNAUTHORIZED => Err(unauthorized(&response)),
             _ => Ok(format!(
-                "no repository of project {key} is visible to this token, and whether the project exists could not be checked ({}).",
+                "no private repository of project {key} is visible to this token, and whether the token may see the project could not be checked ({}).",
                 status_text(&response, &cloud_error(&response).error.message)
             )),
         }

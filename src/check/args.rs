@@ -40,26 +40,26 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   2   could not tell: Bitbucket could not be reached, answered 5xx or rate-limited the check
   64  bad input: a flag, the token file or the CA file is unusable; nothing was sent";
 
-/// `--server-url`: an https URL with a host. A bare host gets a message that says what to type.
+/// `--server-url`: an https URL with a host. A bare host (with or without port and context path)
+/// or an http URL gets a message with the URL to type instead.
 fn parse_server_url(text: &str) -> Result<Url, String> {
-    let example = |host: &str| {
-        format!(
-            "https://{host} (add the context path if there is one, e.g. https://{host}/bitbucket)"
-        )
+    const CONTEXT: &str = "include the context path if your server has one, e.g. /bitbucket";
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err(format!(
+            "{text:?} has no scheme: give the Data Center base URL as https://{} ({CONTEXT})",
+            text.trim_end_matches('/')
+        ));
     };
-    let url = Url::parse(text).map_err(|error| match error {
-        url::ParseError::RelativeUrlWithoutBase => format!(
-            "{text:?} has no scheme: give the Data Center base URL as {}",
-            example(text.trim_end_matches('/'))
-        ),
-        other => format!("{text:?} is not a URL ({other}); give the Data Center base URL, e.g. https://git.example.com/bitbucket"),
+    if scheme.eq_ignore_ascii_case("http") {
+        return Err(format!(
+            "{text:?} must start with https:// (over http the token would travel unencrypted): use https://{rest}"
+        ));
+    }
+    let url = Url::parse(text).map_err(|error| {
+        format!("{text:?} is not a URL ({error}); give the Data Center base URL, e.g. https://git.example.com/bitbucket")
     })?;
     match (url.scheme(), url.host_str()) {
         ("https", Some(_)) => Ok(url),
-        ("http", Some(host)) => Err(format!(
-            "{text:?} must start with https:// (over http the token would travel unencrypted): use {}",
-            example(host)
-        )),
         _ => Err(format!(
             "{text:?} is not an https URL with a host; give the Data Center base URL, e.g. https://git.example.com/bitbucket"
         )),
@@ -70,6 +70,11 @@ fn parse_server_url(text: &str) -> Result<Url, String> {
 fn parse_expiry(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
+    }
+    if chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").is_ok() {
+        return Err(format!(
+            "{text:?} has no time zone: add one, e.g. {text}Z for UTC or {text}+01:00"
+        ));
     }
     if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
         return Err(format!(
@@ -138,9 +143,21 @@ mod tests {
     #[test]
     fn bare_hosts_and_dates_say_what_to_type() {
         let host = parse_server_url("git.example.com").unwrap_err();
-        assert!(host.contains("https://git.example.com"), "{host}");
-        let http = parse_server_url("http://git.example.com").unwrap_err();
-        assert!(http.contains("https://git.example.com"), "{http}");
+        assert!(host.contains("https://git.example.com "), "{host}");
+        let path = parse_server_url("git.example.com/bitbucket").unwrap_err();
+        assert!(
+            path.contains("as https://git.example.com/bitbucket "),
+            "{path}"
+        );
+        let port = parse_server_url("localhost:8443").unwrap_err();
+        assert!(port.contains("https://localhost:8443 "), "{port}");
+        let http = parse_server_url("http://git.example.com:8080/bitbucket").unwrap_err();
+        assert!(
+            http.contains("use https://git.example.com:8080/bitbucket"),
+            "{http}"
+        );
+        let zone = parse_expiry("2026-12-31T10:00:00").unwrap_err();
+        assert!(zone.contains("2026-12-31T10:00:00Z"), "{zone}");
         assert!(parse_server_url("https://git.example.com/bitbucket").is_ok());
         let date = parse_expiry("2026-12-31").unwrap_err();
         assert!(date.contains("2026-12-31T00:00:00Z"), "{date}");

@@ -129,7 +129,7 @@ async fn check(args: &CheckArgs) -> Result<Outcome, CheckInputError> {
         basic_user: crate::render::extra_basic_user(
             args.kind,
             args.username.as_deref(),
-            &crate::api::OutputFormat::DEFAULT,
+            &crate::api::OutputFormat::defaults_for(args.kind, args.username.as_deref()),
         ),
     };
     Ok(validator.validate(&request).await)

@@ -387,7 +387,9 @@ fn formats(bbt: &BitbucketToken) -> Vec<OutputFormat> {
         .target
         .as_ref()
         .and_then(|t| t.formats.clone())
-        .unwrap_or_else(|| OutputFormat::DEFAULT.to_vec())
+        .unwrap_or_else(|| {
+            OutputFormat::defaults_for(bbt.spec.token.kind, bbt.spec.token.username.as_deref())
+        })
 }
 
 /// Everything that makes two validations the same question to Bitbucket.

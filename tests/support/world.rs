@@ -210,6 +210,12 @@ pub fn fixture() -> Fixture {
         .map(|i| repo(&format!("service-{i}"), "OPS"))
         .collect();
     extra.extend([repo("payments", "PAY"), repo("ledger", "PAY")]);
+    // A public repository, alone in its project: Bitbucket shows it to anyone, so seeing it
+    // proves nothing about a token.
+    extra.push(CloudRepository {
+        private: false,
+        ..repo("handbook", "PUB")
+    });
     Fixture {
         cloud: CloudFixture {
             workspaces: vec![
@@ -224,6 +230,10 @@ pub fn fixture() -> Fixture {
                         CloudProject {
                             key: "OPS".into(),
                             name: "Operations".into(),
+                        },
+                        CloudProject {
+                            key: "PUB".into(),
+                            name: "Public".into(),
                         },
                     ],
                     repositories: extra,

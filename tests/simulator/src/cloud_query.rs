@@ -2,7 +2,8 @@
 //! permission listing: clauses `field OP "value"` joined with `AND`.
 //!
 //! Fields: `repository.name`, `repository.full_name`, `repository.slug`,
-//! `repository.project.key`, `permission`. Operators: `=`, `!=`, `~` (contains,
+//! `repository.project.key`, `permission`; in a repository listing the repository's own
+//! `name`, `full_name`, `slug`, `project.key` and `is_private` (a bare `true`/`false`). Operators: `=`, `!=`, `~` (contains,
 //! case-insensitive) and, for `permission`, `>`, `>=`, `<`, `<=` (read < write < admin).
 
 use crate::fixture::RepoPermission;
@@ -15,6 +16,8 @@ pub(crate) struct PermissionRow {
     pub slug: String,
     pub project_key: String,
     pub permission: RepoPermission,
+    /// `is_private` of the repository.
+    pub private: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +97,14 @@ impl Clause {
                 Op::Contains => have.cloud_name().contains(&self.value.to_lowercase()),
             };
         }
+        if self.field == "repository.is_private" {
+            let have = row.private.to_string();
+            return match self.op {
+                Op::Eq => have == self.value,
+                Op::Ne => have != self.value,
+                _ => false,
+            };
+        }
         let actual = match self.field.as_str() {
             "repository.name" => &row.name,
             "repository.full_name" => &row.full_name,
@@ -122,11 +133,12 @@ const FIELDS: [&str; 5] = [
 ];
 
 /// The fields of a repository listing's `q`, as read after the `repository.` prefix.
-const REPOSITORY_FIELDS: [&str; 4] = [
+const REPOSITORY_FIELDS: [&str; 5] = [
     "repository.name",
     "repository.full_name",
     "repository.slug",
     "repository.project.key",
+    "repository.is_private",
 ];
 
 struct Parser<'a> {
@@ -178,6 +190,15 @@ impl Parser<'_> {
     }
 
     fn value(&mut self) -> Result<String, String> {
+        // BBQL booleans are bare words (`is_private = true`).
+        for word in ["true", "false"] {
+            if let Some(rest) = self.rest.strip_prefix(word)
+                && !rest.starts_with(|c: char| c.is_ascii_alphanumeric())
+            {
+                self.rest = rest;
+                return Ok(word.to_owned());
+            }
+        }
         let Some(body) = self.rest.strip_prefix('"') else {
             return Err(format!("Expected a quoted value at {:?}", self.rest));
         };
@@ -222,6 +243,7 @@ mod tests {
             slug: "api".into(),
             project_key: "PROJ".into(),
             permission: RepoPermission::Write,
+            private: true,
         }
     }
 
@@ -239,6 +261,16 @@ mod tests {
                 .matches(&row)
         );
         assert!(Filter::parse_repository(r#"permission="read""#).is_err());
+        assert!(
+            Filter::parse_repository("is_private=true AND project.key=\"PROJ\"")
+                .unwrap()
+                .matches(&row)
+        );
+        assert!(
+            !Filter::parse_repository("is_private = false")
+                .unwrap()
+                .matches(&row)
+        );
         assert!(Filter::parse_repository(r#"repository.name="api""#).is_err());
     }
 

@@ -156,6 +156,7 @@ fn list_repositories(ctx: &Ctx<'_>, request: &ApiRequest, ws: &str) -> Response 
                 slug: repo.slug.clone(),
                 project_key: repo.project.clone(),
                 permission: RepoPermission::Read,
+                private: repo.private,
             })
         })
         .collect();
@@ -273,6 +274,7 @@ fn list_repository_permissions(ctx: &Ctx<'_>, request: &ApiRequest, ws: &str) ->
                     slug: repo.slug.clone(),
                     project_key: repo.project.clone(),
                     permission,
+                    private: repo.private,
                 },
             ))
         })
