@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::PostParams;
-use rendered::Env;
+use rendered::{Env, dc_spec};
 use serde_json::{Value, json};
 use support::{
     cluster::{bin_dir, kubeconfig_path},
@@ -165,14 +165,7 @@ async fn tekton_two_tokens_on_one_service_account_each_clone_with_its_own() {
 async fn flux_clones_and_pushes_with_the_rendered_secret() {
     let env = Env::start("flux").await;
     let sim = &env.world.sim;
-    let dc = |username: Option<&str>| {
-        let mut token = json!({"kind": "HTTPAccessToken"});
-        if let Some(user) = username {
-            token["username"] = json!(user);
-        }
-        json!({"token": token,
-               "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"}})
-    };
+    let dc = |username: Option<&str>| dc_spec(username, json!(["payments"]), "write");
     let app = json!({"token": {"kind": "AppPassword", "username": "alice"},
                      "access": {"workspace": "acme", "repositories": ["payments"], "permission": "write"}});
     let cloud = sim.cloud_clone_url("acme", "payments");

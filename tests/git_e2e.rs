@@ -12,7 +12,7 @@ mod world;
 use base64::Engine;
 use bitbucket_simulator::AuthSeen;
 use k8s_openapi::api::core::v1::Secret;
-use rendered::Env;
+use rendered::{Env, dc_spec as dc};
 use serde_json::{Value, json};
 use support::{
     cluster::bin_dir,
@@ -305,14 +305,6 @@ async fn api_tokens_and_app_passwords_clone_fetch_and_push_through_every_format(
 async fn dc_tokens_clone_fetch_and_push_through_every_format() {
     let env = Env::start("git-dc").await;
     let payments = env.world.sim.dc_clone_url("PAY", "payments");
-    let dc = |username: Option<&str>, repositories: Value, permission: &str| {
-        let mut token = json!({"kind": "HTTPAccessToken"});
-        if let Some(user) = username {
-            token["username"] = json!(user);
-        }
-        json!({"token": token,
-               "access": {"project": "PAY", "repositories": repositories, "permission": permission}})
-    };
     let mut all = Vec::new();
     all.extend(cases(
         "dc-repo-rw",

@@ -18,7 +18,7 @@ mod world;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Secret;
-use rendered::Env;
+use rendered::{Env, dc_spec};
 use serde_json::{Value, json};
 use support::{
     cluster::bin_dir,
@@ -181,14 +181,7 @@ async fn exactly_one_authorization_header_whatever_else_git_is_configured_with()
 async fn a_private_ca_reaches_git_through_the_rendered_secret() {
     let env = Env::start("git-private-ca").await;
     let sim = &env.world.sim;
-    let dc = |username: Option<&str>| {
-        let mut token = json!({"kind": "HTTPAccessToken"});
-        if let Some(user) = username {
-            token["username"] = json!(user);
-        }
-        json!({"token": token,
-               "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"}})
-    };
+    let dc = |username: Option<&str>| dc_spec(username, json!(["payments"]), "write");
     env.create("dc-gitconfig", "dc-repo-rw", "gitconfig", dc(None))
         .await;
     env.create("dc-store", "dc-personal", "gitCredentials", dc(Some("bob")))

@@ -34,7 +34,7 @@ use support::{
         Install, exec, gateway, git_pod_spec, install_operator, lease_holder, node_var, pod_names,
         run_job, wait_available, wait_default_service_account, wait_log, wait_pod_ready,
     },
-    wait_for, wait_until,
+    wait_for, wait_rendered, wait_until,
 };
 use world::World;
 
@@ -119,23 +119,7 @@ impl NodeEnv {
 
     /// Waits until `name` is Ready and returns the name of its rendered Secret.
     async fn ready(&self, name: &str) -> String {
-        let bbt = wait_for(
-            &self.ns.api::<BitbucketToken>(),
-            name,
-            WAIT,
-            |o: Option<&BitbucketToken>| {
-                o.and_then(|o| o.status.as_ref()).is_some_and(|s| {
-                    s.conditions
-                        .iter()
-                        .any(|c| c.type_ == "Ready" && c.status == "True")
-                })
-            },
-        )
-        .await
-        .expect("exists");
-        bbt.status
-            .and_then(|s| s.secret_name)
-            .expect("status names the Secret")
+        wait_rendered(&self.ns.api::<BitbucketToken>(), name, WAIT).await
     }
 
     async fn finish(self) {

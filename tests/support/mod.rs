@@ -17,5 +17,5 @@ pub use cluster::{client, ensure_crd, kubectl};
 #[allow(unused_imports)]
 pub use namespace::TestNamespace;
 #[allow(unused_imports)]
-pub use wait::{wait_for, wait_until};
+pub use wait::{wait_for, wait_rendered, wait_until};
 pub mod operator;

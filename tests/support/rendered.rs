@@ -14,7 +14,7 @@ use kube::{
 };
 use serde_json::{Value, json};
 
-use crate::support::{TestNamespace, client, ensure_crd, operator::Operator, wait_for};
+use crate::support::{TestNamespace, client, ensure_crd, operator::Operator, wait_rendered};
 use crate::world::World;
 
 /// How long a BitbucketToken may take to become Ready.
@@ -112,24 +112,7 @@ impl Env {
 
     /// Waits until `name` is Ready and returns its Secret as read back from the API server.
     pub async fn rendered(&self, name: &str) -> Secret {
-        let bbt = wait_for(
-            &self.ns.api::<BitbucketToken>(),
-            name,
-            WAIT,
-            |obj: Option<&BitbucketToken>| {
-                obj.and_then(|o| o.status.as_ref()).is_some_and(|s| {
-                    s.conditions
-                        .iter()
-                        .any(|c| c.type_ == "Ready" && c.status == "True")
-                })
-            },
-        )
-        .await
-        .expect("exists");
-        let secret_name = bbt
-            .status
-            .and_then(|s| s.secret_name)
-            .expect("status names the Secret");
+        let secret_name = wait_rendered(&self.ns.api::<BitbucketToken>(), name, WAIT).await;
         let secrets: Api<Secret> = self.ns.api();
         secrets.get(&secret_name).await.expect("the Secret exists")
     }
@@ -147,4 +130,14 @@ impl Env {
     pub async fn finish(self) {
         self.ns.delete().await;
     }
+}
+
+/// A Data Center `HTTPAccessToken` spec for project PAY (with `token.username` when given).
+pub fn dc_spec(username: Option<&str>, repositories: Value, permission: &str) -> Value {
+    let mut token = json!({"kind": "HTTPAccessToken"});
+    if let Some(user) = username {
+        token["username"] = json!(user);
+    }
+    json!({"token": token,
+           "access": {"project": "PAY", "repositories": repositories, "permission": permission}})
 }

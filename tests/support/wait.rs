@@ -54,3 +54,25 @@ where
         pause = (pause * 2).min(Duration::from_millis(500));
     }
 }
+
+/// Waits until BitbucketToken `name` is `Ready=True` and returns the name of its rendered Secret
+/// (`status.secretName`).
+pub async fn wait_rendered(
+    api: &Api<bitbucket_token_operator::api::BitbucketToken>,
+    name: &str,
+    timeout: Duration,
+) -> String {
+    use bitbucket_token_operator::api::BitbucketToken;
+    let bbt = wait_for(api, name, timeout, |obj: Option<&BitbucketToken>| {
+        obj.and_then(|o| o.status.as_ref()).is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+    })
+    .await
+    .expect("exists");
+    bbt.status
+        .and_then(|s| s.secret_name)
+        .expect("status names the Secret")
+}
