@@ -1,4 +1,5 @@
-//! Command-line interface: `run`, `crd` and `check`.
+//! Command-line interface: `run`, `crd`, and the commands for people of [`crate::kubectl`]
+//! (`status`, `revalidate`, `check`, `completion`, `version`).
 
 use clap::{Parser, Subcommand};
 
@@ -17,7 +18,6 @@ pub enum Command {
     Run(Box<crate::controller::RunArgs>),
     /// Print the BitbucketToken CustomResourceDefinition as YAML.
     Crd,
-    /// Check one token with Bitbucket from a terminal and print a verdict.
-    #[command(after_help = crate::check::EXIT_CODES_HELP)]
-    Check(Box<crate::check::CheckArgs>),
+    #[command(flatten)]
+    Person(crate::kubectl::PluginCommand),
 }

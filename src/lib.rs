@@ -7,6 +7,7 @@ pub mod cli;
 pub mod controller;
 pub mod crdgen;
 pub mod http;
+pub mod kubectl;
 pub mod leader;
 pub mod metrics;
 pub mod render;

@@ -40,6 +40,11 @@ pub struct BitbucketTokenStatus {
     /// Name of the rendered Secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
+    /// The value of the `bitbucket-token-operator.io/revalidate` annotation this status answers:
+    /// it equals the annotation once the check that annotation asked for is reported here
+    /// (`revalidate --wait` waits for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_revalidate: Option<String>,
     /// The last restart of workloads after a rotation (`spec.target.restartOnRotation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_restart: Option<RestartRecord>,

@@ -122,6 +122,7 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
         expiry_warning,
         access_summary: access_summary(&bbt),
         secret: secret_state,
+        revalidate: bbt.annotations().get(REVALIDATE_ANNOTATION).cloned(),
     };
     let mut next = next_status(&observation);
     let mut restart_event = None;
@@ -382,7 +383,7 @@ fn token_id(bbt: &BitbucketToken, fingerprint: &str) -> TokenId {
 }
 
 /// `spec.target.formats`, or the default formats.
-fn formats(bbt: &BitbucketToken) -> Vec<OutputFormat> {
+pub fn formats(bbt: &BitbucketToken) -> Vec<OutputFormat> {
     bbt.spec
         .target
         .as_ref()
@@ -535,7 +536,7 @@ async fn write_status(
 }
 
 /// "write access to acme/payments", for messages.
-fn access_summary(bbt: &BitbucketToken) -> String {
+pub fn access_summary(bbt: &BitbucketToken) -> String {
     let access = &bbt.spec.access;
     let owner = access
         .workspace

@@ -41,6 +41,8 @@ pub struct Observation<'a> {
     /// A short description of the access that was checked, e.g. "write access to acme/payments".
     pub access_summary: String,
     pub secret: SecretState,
+    /// The value of the revalidate annotation this reconcile saw.
+    pub revalidate: Option<String>,
 }
 
 impl Observation<'_> {
@@ -86,6 +88,7 @@ pub fn next_status(obs: &Observation) -> BitbucketTokenStatus {
             .clone()
             .or_else(|| prev.token_fingerprint.clone()),
         secret_name,
+        observed_revalidate: obs.revalidate.clone(),
         last_restart: prev.last_restart.clone(),
     }
 }

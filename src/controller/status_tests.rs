@@ -38,6 +38,7 @@ fn observe<'a>(
         secret: SecretState::Current {
             name: "payments-ci-git".into(),
         },
+        revalidate: None,
     }
 }
 
@@ -235,4 +236,29 @@ fn conflict_and_render_failure_make_ready_false() {
         message: "gitCredentials needs Basic auth".into(),
     };
     assert_eq!(get(&next_status(&obs), "Ready").reason, "InvalidSpec");
+}
+
+#[test]
+fn the_revalidate_request_is_acknowledged_with_every_verdict() {
+    let previous = BitbucketTokenStatus {
+        observed_revalidate: Some("old".into()),
+        ..BitbucketTokenStatus::default()
+    };
+    let unknown = TokenVerdict::Unknown {
+        reason: Reason::BitbucketUnreachable,
+        message: "down".into(),
+        retry_after: None,
+    };
+    for verdict in [
+        valid(None),
+        TokenVerdict::invalid(Reason::SourceSecretNotFound, "gone"),
+        unknown,
+    ] {
+        let mut obs = observe(&previous, &verdict, "2026-01-01T00:00:00Z");
+        obs.revalidate = Some("2026-01-01T00:00:00.5Z".into());
+        assert_eq!(
+            next_status(&obs).observed_revalidate.as_deref(),
+            Some("2026-01-01T00:00:00.5Z")
+        );
+    }
 }
