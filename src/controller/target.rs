@@ -287,10 +287,11 @@ mod tests {
                     .collect(),
             )
         };
-        let mut base = Secret::default();
-        base.type_ = Some("Opaque".into());
-        base.string_data = None;
-        base.data = Some([("username".to_string(), ByteString(b"x-token-auth".to_vec()))].into());
+        let base = Secret {
+            type_: Some("Opaque".into()),
+            data: Some([("username".to_string(), ByteString(b"x-token-auth".to_vec()))].into()),
+            ..Secret::default()
+        };
         let hash = content_hash(&base);
         assert_eq!(hash.len(), 32);
         assert_eq!(hash, content_hash(&base.clone()));
