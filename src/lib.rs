@@ -6,6 +6,7 @@ pub mod check;
 pub mod cli;
 pub mod controller;
 pub mod crdgen;
+mod digest;
 pub mod http;
 pub mod kubectl;
 pub mod leader;

@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 /// What every formatting of a [`SecretToken`] prints.
@@ -57,9 +56,8 @@ impl SecretToken {
     /// A short, stable, one-way fingerprint (`sha256:` and 12 hex digits): shows rotation in status
     /// without revealing the token.
     pub fn fingerprint(&self) -> String {
-        let digest = Sha256::digest(self.0.as_bytes());
-        let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        format!("sha256:{hex}")
+        let hex = crate::digest::sha256_hex(self.0.as_bytes());
+        format!("sha256:{}", &hex[..12])
     }
 }
 

@@ -547,10 +547,9 @@ async fn upgrade_and_uninstall_leave_user_secrets_and_the_crd() {
         .get(&fullname(&release))
         .await
         .expect("Deployment");
-    let args = deployment
-        .spec
-        .and_then(|s| s.template.spec)
-        .map(|s| s.containers[0].args.clone().unwrap_or_default())
+    let args = deployment.spec.template.spec.expect("pod spec").containers[0]
+        .args
+        .clone()
         .unwrap_or_default();
     assert!(args.contains(&"--log-level=debug".to_string()), "{args:?}");
 
@@ -660,7 +659,7 @@ async fn deploy_manifests_apply_cleanly_server_side() {
     let file = dir.path().join("relocated.yaml");
     let yaml: Vec<String> = objects
         .iter()
-        .map(|o| serde_yaml::to_string(o).expect("YAML"))
+        .map(|o| serde_saphyr::to_string(o).expect("YAML"))
         .collect();
     std::fs::write(&file, yaml.join("---\n")).expect("write");
     let output = kubectl(&["apply", "--server-side", "-f", file.to_str().unwrap()]);

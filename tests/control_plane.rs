@@ -51,7 +51,7 @@ async fn create_raw(
 }
 
 fn table() -> Value {
-    serde_yaml::from_str(INVALID_SPECS).expect("invalid-specs.yaml parses")
+    serde_saphyr::from_str(INVALID_SPECS).expect("invalid-specs.yaml parses")
 }
 
 #[tokio::test]

@@ -234,12 +234,11 @@ struct PodAccess {
     default_mode: u32,
 }
 
-/// A volume's `defaultMode` as Kubernetes reads it: YAML 1.1 makes `0400` octal (serde_yaml,
-/// YAML 1.2, yields a number only for plain decimals); 0644 when absent.
+/// A volume's `defaultMode` as Kubernetes reads it (`parse_objects` reads `0400` as YAML 1.1
+/// octal, as the API server's YAML decoder does); 0644 when absent.
 fn file_mode(value: &Value) -> u32 {
     match value {
         Value::Number(n) => n.as_u64().expect("a mode") as u32,
-        Value::String(text) => u32::from_str_radix(text, 8).expect("an octal mode"),
         Value::Null => 0o644,
         other => panic!("defaultMode {other:?}"),
     }

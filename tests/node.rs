@@ -507,7 +507,8 @@ async fn a_rotated_token_reaches_a_running_pod_and_rolls_the_selected_deployment
     assert!(
         annotated
             .spec
-            .and_then(|s| s.template.metadata)
+            .template
+            .metadata
             .and_then(|m| m.annotations)
             .is_some_and(|a| !a.is_empty()),
         "the operator stamped the pod template of {name}"

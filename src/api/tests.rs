@@ -144,7 +144,7 @@ fn schema_carries_every_cel_rule_with_a_message() {
 
 #[test]
 fn base_specs_of_the_invalid_table_are_valid() {
-    let table: Value = serde_yaml::from_str(INVALID_SPECS).unwrap();
+    let table: Value = serde_saphyr::from_str(INVALID_SPECS).unwrap();
     let schema = openapi_schema();
     for (name, base) in table["bases"].as_object().unwrap() {
         let object = json!({"apiVersion": "bitbucket-token-operator.io/v1alpha1", "kind": "BitbucketToken",
@@ -157,7 +157,7 @@ fn base_specs_of_the_invalid_table_are_valid() {
 
 #[test]
 fn every_invalid_spec_is_caught_by_the_right_rule() {
-    let table: Value = serde_yaml::from_str(INVALID_SPECS).unwrap();
+    let table: Value = serde_saphyr::from_str(INVALID_SPECS).unwrap();
     let schema = openapi_schema();
     let cases = table["cases"].as_array().unwrap();
     assert!(cases.len() >= 15);

@@ -406,10 +406,7 @@ fn cache_key(
         .as_ref()
         .and_then(|s| s.data_center.as_ref())
         .map_or("cloud".to_string(), |dc| dc.url.clone());
-    let ca = ca_pem.map(|pem| {
-        use sha2::Digest;
-        format!("{:x}", sha2::Sha256::digest(pem))
-    });
+    let ca = ca_pem.map(crate::digest::sha256_hex);
     CacheKey(
         serde_json::json!([
             server,

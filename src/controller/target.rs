@@ -12,7 +12,6 @@ use kube::{
     Api, Resource, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, PostParams},
 };
-use sha2::{Digest, Sha256};
 
 use super::{context::FIELD_MANAGER, error::Error, events::SecretChange, own_writes::OwnWrites};
 use crate::{
@@ -241,21 +240,19 @@ fn owner_reference(owner: &BitbucketToken) -> Option<OwnerReference> {
 }
 
 /// A hash over everything written (type, data, labels, annotations, owner references).
+/// JSON encodes each part unambiguously (text cannot move between a key and a value, or from
+/// labels to annotations, without changing the encoding): 32 hex digits of its SHA-256.
 fn content_hash(secret: &Secret) -> String {
-    let mut hasher = Sha256::new();
     // Serializing a Secret into JSON cannot fail (string maps and byte strings only).
-    hasher.update(
-        serde_json::to_vec(&(
-            &secret.type_,
-            &secret.data,
-            &secret.metadata.labels,
-            &secret.metadata.annotations,
-            &secret.metadata.owner_references,
-        ))
-        .unwrap_or_default(),
-    );
-    let digest = hasher.finalize();
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    let encoded = serde_json::to_vec(&(
+        &secret.type_,
+        &secret.data,
+        &secret.metadata.labels,
+        &secret.metadata.annotations,
+        &secret.metadata.owner_references,
+    ))
+    .unwrap_or_default();
+    crate::digest::sha256_hex(&encoded)[..32].to_string()
 }
 
 #[cfg(test)]
@@ -278,5 +275,46 @@ mod tests {
             ..OwnerReference::default()
         }]);
         assert!(belongs_to(&other, "u2"));
+    }
+
+    #[test]
+    fn content_hash_covers_every_written_part() {
+        let pairs = |entries: &[(&str, &str)]| -> Option<BTreeMap<String, String>> {
+            Some(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let base = Secret {
+            type_: Some("Opaque".into()),
+            data: Some([("username".to_string(), ByteString(b"x-token-auth".to_vec()))].into()),
+            ..Secret::default()
+        };
+        let hash = content_hash(&base);
+        assert_eq!(hash.len(), 32);
+        assert_eq!(hash, content_hash(&base.clone()));
+
+        let mut changed = Vec::new();
+        let mut s = base.clone();
+        s.type_ = Some("kubernetes.io/basic-auth".into());
+        changed.push(s);
+        let mut s = base.clone();
+        s.data = Some([("usernamex".to_string(), ByteString(b"-token-auth".to_vec()))].into());
+        changed.push(s);
+        let mut s = base.clone();
+        s.metadata.labels = pairs(&[("k", "v")]);
+        changed.push(s.clone());
+        let mut t = base.clone();
+        t.metadata.annotations = pairs(&[("k", "v")]);
+        assert_ne!(content_hash(&s), content_hash(&t), "labels vs annotations");
+        changed.push(t);
+        let mut s = base.clone();
+        s.metadata.owner_references = Some(vec![OwnerReference::default()]);
+        changed.push(s);
+        for other in changed {
+            assert_ne!(content_hash(&other), hash, "{other:?}");
+        }
     }
 }

@@ -20,7 +20,6 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use sha2::{Digest, Sha256};
 use url::Url;
 
 pub use auth_forms::extra_basic_user;
@@ -108,34 +107,6 @@ pub struct RenderedSecret {
     pub data: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
-}
-
-impl RenderedSecret {
-    /// SHA-256 (lower-case hex) over type, data, labels and annotations, each entry length-prefixed
-    /// so no two different Secrets share an encoding. Equal hashes mean nothing to write.
-    pub fn content_hash(&self) -> String {
-        fn field(hasher: &mut Sha256, bytes: &[u8]) {
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
-        }
-        fn map(hasher: &mut Sha256, entries: &BTreeMap<String, String>) {
-            hasher.update((entries.len() as u64).to_le_bytes());
-            for (key, value) in entries {
-                field(hasher, key.as_bytes());
-                field(hasher, value.as_bytes());
-            }
-        }
-        let mut hasher = Sha256::new();
-        field(&mut hasher, self.type_.as_bytes());
-        map(&mut hasher, &self.data);
-        map(&mut hasher, &self.labels);
-        map(&mut hasher, &self.annotations);
-        hasher
-            .finalize()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
-    }
 }
 
 impl fmt::Debug for RenderedSecret {

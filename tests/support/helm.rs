@@ -71,12 +71,14 @@ pub fn chart_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/bitbucket-token-operator")
 }
 
-/// Every object of a multi-document YAML stream (empty documents skipped).
+/// Every object of a multi-document YAML stream (empty documents skipped), read as Kubernetes
+/// reads manifests: sigs.k8s.io/yaml follows YAML 1.1, where `0400` is octal.
 pub fn parse_objects(yaml: &str) -> Vec<serde_json::Value> {
-    serde_yaml::Deserializer::from_str(yaml)
-        .map(|doc| serde::Deserialize::deserialize(doc).expect("valid YAML"))
-        .filter(|value: &serde_json::Value| !value.is_null())
-        .collect()
+    let mut options = serde_saphyr::Options::default();
+    options.legacy_octal_numbers = true;
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_str_multiple_with_options(yaml, options).expect("valid YAML");
+    docs.into_iter().filter(|value| !value.is_null()).collect()
 }
 
 /// The full name of the chart's objects for `release` (release names here never contain the chart name).
@@ -118,7 +120,7 @@ pub fn service_account_kubeconfig(dir: &Path, namespace: &str, name: &str) -> Pa
     let path = dir.join(format!("{namespace}-{name}.kubeconfig"));
     std::fs::write(
         &path,
-        serde_yaml::to_string(&config).expect("kubeconfig YAML"),
+        serde_saphyr::to_string(&config).expect("kubeconfig YAML"),
     )
     .expect("write the ServiceAccount kubeconfig");
     path

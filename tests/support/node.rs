@@ -155,7 +155,7 @@ pub async fn install_operator(ns: &TestNamespace, sim_origin: &str, sim_ca: &str
     });
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("values.yaml");
-    std::fs::write(&file, serde_yaml::to_string(&values).expect("YAML")).expect("write values");
+    std::fs::write(&file, serde_saphyr::to_string(&values).expect("YAML")).expect("write values");
     let chart = chart_dir();
     how.helm.ok(&[
         "install",

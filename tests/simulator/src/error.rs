@@ -19,7 +19,7 @@ pub enum SimulatorError {
     },
     /// The fixture file is not valid YAML for [`crate::Fixture`].
     #[error("could not parse fixture YAML: {0}")]
-    FixtureYaml(#[from] serde_yaml::Error),
+    FixtureYaml(#[from] serde_saphyr::Error),
     /// Generating the CA or the serving certificate failed.
     #[error("certificate generation failed: {0}")]
     Certificate(#[from] rcgen::Error),

@@ -350,7 +350,7 @@ impl Default for TokenFixture {
 impl Fixture {
     /// Parses a fixture from YAML text.
     pub fn from_yaml_str(text: &str) -> Result<Self, SimulatorError> {
-        Ok(serde_yaml::from_str(text)?)
+        Ok(serde_saphyr::from_str(text)?)
     }
 
     /// Reads and parses a fixture file.
