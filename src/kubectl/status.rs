@@ -72,7 +72,7 @@ pub enum RenderError {
     #[error("{0}")]
     Json(#[from] serde_json::Error),
     #[error("{0}")]
-    Yaml(#[from] serde_yaml::Error),
+    Yaml(#[from] serde_saphyr::ser_error::Error),
 }
 
 /// The report in the chosen format, ending with a newline.
@@ -80,7 +80,7 @@ pub fn render(report: &StatusReport, output: StatusOutput) -> Result<String, Ren
     Ok(match output {
         StatusOutput::Text => status_text::render(report, chrono::Utc::now()),
         StatusOutput::Json => serde_json::to_string_pretty(report)? + "\n",
-        StatusOutput::Yaml => serde_yaml::to_string(report)?,
+        StatusOutput::Yaml => serde_saphyr::to_string(report)?,
     })
 }
 
