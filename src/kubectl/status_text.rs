@@ -10,7 +10,7 @@ use super::{
 };
 use crate::api::ExpirySource;
 
-/// Lines are wrapped to `$COLUMNS` when it is exported, else to this width.
+/// Lines are wrapped to the terminal's width, or to this width when there is no terminal.
 const DEFAULT_WIDTH: usize = 100;
 /// Width of the label column of the facts block ("Next check:  ").
 const LABEL: usize = 13;
@@ -35,12 +35,18 @@ pub fn render_verdict(report: &StatusReport, now: DateTime<Utc>) -> String {
     out
 }
 
+/// `$COLUMNS` when exported, else the width of the terminal on standard output, else
+/// [`DEFAULT_WIDTH`]; never below 40.
 fn width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse::<usize>().ok())
-        .filter(|c| *c >= 40)
+        .or_else(|| {
+            terminal_size::terminal_size_of(std::io::stdout())
+                .map(|(terminal_size::Width(w), _)| usize::from(w))
+        })
         .unwrap_or(DEFAULT_WIDTH)
+        .max(40)
 }
 
 fn header(out: &mut String, report: &StatusReport) {
