@@ -252,7 +252,7 @@ mod tests {
         expires: Option<&str>,
     ) -> BitbucketToken {
         serde_json::from_value(json!({
-            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+            "apiVersion": "bitbucket-token-operator.io/v1beta1",
             "kind": "BitbucketToken",
             "metadata": {"name": name, "namespace": "ci"},
             "spec": {

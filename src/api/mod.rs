@@ -1,4 +1,4 @@
-//! The `BitbucketToken` API (group `bitbucket-token-operator.io`, version `v1alpha1`).
+//! The `BitbucketToken` API (group `bitbucket-token-operator.io`, version `v1beta1`).
 
 mod condition;
 mod duration;
@@ -17,7 +17,7 @@ pub use status::{BitbucketTokenStatus, ExpirySource, RestartRecord};
 /// The API group of every resource this operator defines.
 pub const API_GROUP: &str = "bitbucket-token-operator.io";
 /// The only served version.
-pub const API_VERSION: &str = "v1alpha1";
+pub const API_VERSION: &str = "v1beta1";
 
 #[cfg(test)]
 mod tests;

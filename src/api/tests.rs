@@ -20,12 +20,12 @@ fn full_spec() -> Value {
             "username": "dev",
             "expiresAt": "2027-03-01T00:00:00Z"
         },
-        "access": {"project": "PAY", "repositories": ["payments", "ledger"], "permission": "write"},
+        "access": {"project": "PAY", "repositories": ["payments", "ledger"], "permission": "Write"},
         "validation": {"interval": "1h"},
         "expiryWarning": "336h",
         "target": {
             "name": "payments-ci-git",
-            "formats": ["gitconfig", "gitCredentials", "basicAuth", "bearerToken", "env", "argocd"],
+            "formats": ["GitConfig", "GitCredentials", "BasicAuth", "BearerToken", "Env", "ArgoCD"],
             "labels": {"team": "payments"},
             "annotations": {"owner": "platform"},
             "deletionPolicy": "Retain"
@@ -147,7 +147,7 @@ fn base_specs_of_the_invalid_table_are_valid() {
     let table: Value = serde_saphyr::from_str(INVALID_SPECS).unwrap();
     let schema = openapi_schema();
     for (name, base) in table["bases"].as_object().unwrap() {
-        let object = json!({"apiVersion": "bitbucket-token-operator.io/v1alpha1", "kind": "BitbucketToken",
+        let object = json!({"apiVersion": "bitbucket-token-operator.io/v1beta1", "kind": "BitbucketToken",
             "metadata": {"name": "x"}, "spec": base});
         kube_cel::validate(&schema, &object, None)
             .unwrap_or_else(|e| panic!("base {name} should be valid: {e:?}"));
@@ -165,7 +165,7 @@ fn every_invalid_spec_is_caught_by_the_right_rule() {
         let name = case["name"].as_str().unwrap();
         let mut spec = table["bases"][case["base"].as_str().unwrap()].clone();
         json_patch::merge(&mut spec, &case["spec"]);
-        let object = json!({"apiVersion": "bitbucket-token-operator.io/v1alpha1", "kind": "BitbucketToken",
+        let object = json!({"apiVersion": "bitbucket-token-operator.io/v1beta1", "kind": "BitbucketToken",
             "metadata": {"name": "x"}, "spec": spec});
         let expected = case["message"].as_str().unwrap();
         let errors = kube_cel::validate(&schema, &object, None)

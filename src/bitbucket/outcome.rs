@@ -58,7 +58,7 @@ pub enum Invalid {
     /// token" rather than "wrong password".
     AppPasswordRemoved { detail: String },
     /// The token works in one form but Bitbucket refuses the HTTP Basic form (`user:token`)
-    /// that formats the Secret would carry (`gitCredentials`, `basicAuth`, `argocd`) use.
+    /// that formats the Secret would carry (`GitCredentials`, `BasicAuth`, `ArgoCD`) use.
     BasicAuthRefused {
         user: String,
         detail: String,

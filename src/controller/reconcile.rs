@@ -517,7 +517,7 @@ async fn write_status(
 ) -> Result<(), Error> {
     let api: Api<BitbucketToken> = Api::namespaced(ctx.client.clone(), namespace);
     let patch = serde_json::json!({
-        "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+        "apiVersion": "bitbucket-token-operator.io/v1beta1",
         "kind": "BitbucketToken",
         "status": status,
     });

@@ -232,7 +232,7 @@ fn conflict_and_render_failure_make_ready_false() {
     );
     assert_eq!(conflict.secret_name, None);
     obs.secret = SecretState::RenderFailed {
-        message: "gitCredentials needs Basic auth".into(),
+        message: "GitCredentials needs Basic auth".into(),
     };
     assert_eq!(get(&next_status(&obs), "Ready").reason, "InvalidSpec");
 }
