@@ -41,11 +41,11 @@ pub(crate) fn basic_username(
 }
 
 /// Like [`basic_username`], for a format that cannot work without one.
-pub(crate) fn required_basic_username<'a>(
+pub(crate) fn required_basic_username(
     kind: TokenKind,
-    username: Option<&'a str>,
+    username: Option<&str>,
     format: OutputFormat,
-) -> Result<&'a str, RenderError> {
+) -> Result<&str, RenderError> {
     basic_username(kind, username)?.ok_or(RenderError::BearerOnly { format })
 }
 
