@@ -25,7 +25,7 @@ use super::{
     resume, rollout,
     schedule::{next_expiry_flip, next_validation, retry_delay, until},
     source,
-    status::{Observation, SecretState, next_status},
+    status::{Observation, SecretState, failure_history, next_status},
     target::{self, TargetOutcome},
     validation_cache::CacheKey,
     verdict::TokenVerdict,
@@ -100,15 +100,13 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
     let uid_seed = seed(&uid);
     let next_validation_at = match &checked.verdict {
         TokenVerdict::Unknown { retry_after, .. } => {
-            let attempt = ctx.note_failure(&uid);
+            let (_, attempts) = failure_history(&previous, &checked.verdict, now);
+            let attempt = attempts.unwrap_or(1);
             Some(now + to_delta(retry_delay(attempt, *retry_after, interval)))
         }
-        _ => {
-            ctx.note_success(&uid);
-            checked
-                .validated_at
-                .map(|at| next_validation(at, interval, uid_seed))
-        }
+        _ => checked
+            .validated_at
+            .map(|at| next_validation(at, interval, uid_seed)),
     };
     let observation = Observation {
         generation: bbt.meta().generation,

@@ -49,6 +49,22 @@ impl Observation<'_> {
     }
 }
 
+/// The failure history after this reconcile: `(lastFailureTime, failedValidationAttempts)`. A
+/// verdict Bitbucket could not give adds one failure at `now`; any other verdict clears both.
+pub fn failure_history(
+    previous: &BitbucketTokenStatus,
+    verdict: &TokenVerdict,
+    now: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<u32>) {
+    match verdict {
+        TokenVerdict::Unknown { .. } => (
+            Some(now),
+            Some(previous.failed_validation_attempts.unwrap_or(0).saturating_add(1)),
+        ),
+        _ => (None, None),
+    }
+}
+
 /// The status to write after this reconcile.
 pub fn next_status(obs: &Observation) -> BitbucketTokenStatus {
     let prev = obs.previous;
@@ -67,6 +83,8 @@ pub fn next_status(obs: &Observation) -> BitbucketTokenStatus {
         SecretState::Current { name } => Some(name.clone()),
         _ => prev.secret_name.clone(),
     };
+    let (last_failure_time, failed_validation_attempts) =
+        failure_history(prev, obs.verdict, obs.now);
     let conditions = vec![
         ready_condition(obs, same_token),
         token_valid_condition(obs),
@@ -86,6 +104,8 @@ pub fn next_status(obs: &Observation) -> BitbucketTokenStatus {
             .clone()
             .or_else(|| prev.token_fingerprint.clone()),
         secret_name,
+        last_failure_time,
+        failed_validation_attempts,
         last_restart: prev.last_restart.clone(),
     }
 }

@@ -122,6 +122,35 @@ fn transient_failure_keeps_ready_and_the_previous_facts() {
 }
 
 #[test]
+fn failures_are_counted_until_bitbucket_answers() {
+    let down = TokenVerdict::Unknown {
+        reason: Reason::BitbucketUnreachable,
+        message: "Bitbucket did not answer".into(),
+        retry_after: None,
+    };
+    let mut status = BitbucketTokenStatus::default();
+    for (attempt, at) in [(1, "2026-11-22T00:00:00Z"), (2, "2026-11-22T00:01:00Z")] {
+        let mut obs = observe(&status, &down, at);
+        obs.secret = SecretState::NotRendered;
+        status = next_status(&obs);
+        assert_eq!(status.failed_validation_attempts, Some(attempt));
+        assert_eq!(status.last_failure_time, Some(at.parse().unwrap()));
+    }
+    let ok = valid(None);
+    let answered = next_status(&observe(&status, &ok, "2026-11-22T00:02:00Z"));
+    assert_eq!(answered.failed_validation_attempts, None);
+    assert_eq!(answered.last_failure_time, None);
+    let revoked = TokenVerdict::invalid(Reason::Revoked, "revoked");
+    let mut obs = observe(&status, &revoked, "2026-11-22T00:02:00Z");
+    obs.secret = SecretState::NotRendered;
+    assert_eq!(
+        next_status(&obs).failed_validation_attempts,
+        None,
+        "a definitive answer is not a failure to get one"
+    );
+}
+
+#[test]
 fn transient_failure_on_a_new_token_is_unknown_not_false() {
     let previous = BitbucketTokenStatus::default();
     let down = TokenVerdict::Unknown {
