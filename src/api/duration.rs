@@ -142,7 +142,8 @@ mod tests {
     #[test]
     fn rejects_what_go_rejects() {
         for bad in [
-            "", "1", "h", "1d", ".", ".h", "-1h", "1h ", "1 h", "1hh", "1e3h", "inf", "NaNh", "0x1h",
+            "", "1", "h", "1d", ".", ".h", "-1h", "1h ", "1 h", "1hh", "1e3h", "inf", "NaNh",
+            "0x1h",
         ] {
             assert!(
                 bad.parse::<GoDuration>().is_err(),

@@ -54,6 +54,18 @@ pub struct BitbucketTokenStatus {
     pub last_restart: Option<RestartRecord>,
 }
 
+impl BitbucketTokenStatus {
+    /// The condition of `type_`, if the status has one.
+    pub fn condition(&self, type_: super::ConditionType) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.type_ == type_.as_str())
+    }
+
+    /// True when the condition of `type_` is `True`.
+    pub fn is_true(&self, type_: super::ConditionType) -> bool {
+        self.condition(type_).is_some_and(|c| c.status == "True")
+    }
+}
+
 /// Workloads restarted because the token rotated.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]

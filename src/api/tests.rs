@@ -97,7 +97,12 @@ fn crd_has_printer_columns_short_names_and_status() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["name"].as_str().unwrap(), c["priority"].as_i64().unwrap_or(0)))
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap(),
+                c["priority"].as_i64().unwrap_or(0),
+            )
+        })
         .collect();
     // Priority 1: shown by `kubectl get -o wide` only.
     assert_eq!(

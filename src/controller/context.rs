@@ -67,5 +67,4 @@ impl Context {
             .unwrap_or_else(|p| p.into_inner())
             .insert(uid.to_string())
     }
-
 }

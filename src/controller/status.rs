@@ -6,11 +6,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use super::{
-    reasons::Reason,
     schedule::{ExpiryPhase, expiry_phase},
     verdict::TokenVerdict,
 };
-use crate::api::{BitbucketTokenStatus, ConditionStatus, ConditionType, ExpirySource, kube_time};
+use crate::api::{
+    BitbucketTokenStatus, ConditionStatus, ConditionType, ExpirySource, Reason, kube_time,
+};
 
 /// The state of the rendered Secret after this reconcile.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +60,12 @@ pub fn failure_history(
     match verdict {
         TokenVerdict::Unknown { .. } => (
             Some(now),
-            Some(previous.failed_validation_attempts.unwrap_or(0).saturating_add(1)),
+            Some(
+                previous
+                    .failed_validation_attempts
+                    .unwrap_or(0)
+                    .saturating_add(1),
+            ),
         ),
         _ => (None, None),
     }
@@ -159,7 +165,9 @@ fn ready_condition(obs: &Observation, same_token: bool) -> Condition {
                 reason, message, ..
             },
         ) => {
-            let previous_ready = find(&obs.previous.conditions, ConditionType::Ready)
+            let previous_ready = obs
+                .previous
+                .condition(ConditionType::Ready)
                 .filter(|c| same_token && c.status == ConditionStatus::True.as_str());
             if let Some(previous_ready) = previous_ready {
                 // A transient failure never takes Ready away from a working Secret.
@@ -260,10 +268,6 @@ fn expiring_condition(obs: &Observation, expires_at: Option<DateTime<Utc>>) -> C
     condition(obs, ConditionType::Expiring, status, reason, message)
 }
 
-fn find(conditions: &[Condition], type_: ConditionType) -> Option<&Condition> {
-    conditions.iter().find(|c| c.type_ == type_.as_str())
-}
-
 /// A condition whose `lastTransitionTime` moves only when its status changes.
 fn condition(
     obs: &Observation,
@@ -272,7 +276,7 @@ fn condition(
     reason: Reason,
     message: String,
 ) -> Condition {
-    let last_transition_time = match find(&obs.previous.conditions, type_) {
+    let last_transition_time = match obs.previous.condition(type_) {
         Some(previous) if previous.status == status.as_str() => {
             previous.last_transition_time.clone()
         }

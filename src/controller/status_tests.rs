@@ -3,19 +3,19 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::*;
-use crate::controller::verdict::ValidFacts;
+use crate::bitbucket::ValidToken;
 
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
 fn valid(expires_at: Option<DateTime<Utc>>) -> TokenVerdict {
-    TokenVerdict::Valid(ValidFacts {
+    TokenVerdict::Valid(ValidToken {
         identity: "payments-ci (repo_access_token)".into(),
         granted: vec!["repository".into(), "repository:write".into()],
         expires_at,
         expiry_source: expires_at.map(|_| ExpirySource::Bitbucket),
-        warnings: vec![],
+        ..ValidToken::default()
     })
 }
 
