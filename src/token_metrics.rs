@@ -84,9 +84,7 @@ fn condition(token: &BitbucketToken, type_: ConditionType) -> Option<(&str, &str
     token
         .status
         .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_.as_str())
+        .condition(type_)
         .map(|c| (c.status.as_str(), c.reason.as_str()))
 }
 
@@ -252,7 +250,7 @@ mod tests {
         expires: Option<&str>,
     ) -> BitbucketToken {
         serde_json::from_value(json!({
-            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+            "apiVersion": "bitbucket-token-operator.io/v1beta1",
             "kind": "BitbucketToken",
             "metadata": {"name": name, "namespace": "ci"},
             "spec": {

@@ -261,13 +261,13 @@ async fn rbac_scenario(
         .await
         .expect("create the token Secret");
     let bbt: BitbucketToken = serde_json::from_value(json!({
-        "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+        "apiVersion": "bitbucket-token-operator.io/v1beta1",
         "kind": "BitbucketToken",
         "metadata": {"name": "ci"},
         "spec": {
             "token": {"kind": "RepositoryAccessToken", "secretRef": {"name": "source", "key": "token"}},
-            "access": {"workspace": "acme", "repositories": ["payments"], "permission": "write"},
-            "target": {"formats": ["gitconfig"]},
+            "access": {"workspace": "acme", "repositories": ["payments"], "permission": "Write"},
+            "target": {"formats": ["GitConfig"]},
         },
     }))
     .expect("BitbucketToken");
@@ -305,7 +305,7 @@ async fn rbac_scenario(
         .patch(
             "ci",
             &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"target": {"formats": ["basicAuth"]}}})),
+            &Patch::Merge(json!({"spec": {"target": {"formats": ["BasicAuth"]}}})),
         )
         .await
         .expect("switch to basicAuth");
@@ -519,7 +519,7 @@ async fn upgrade_and_uninstall_leave_user_secrets_and_the_crd() {
         .expect("user Secret");
     let tokens: Api<BitbucketToken> = ns.api();
     let bbt: BitbucketToken = serde_json::from_value(json!({
-        "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+        "apiVersion": "bitbucket-token-operator.io/v1beta1",
         "kind": "BitbucketToken",
         "metadata": {"name": "kept"},
         "spec": {

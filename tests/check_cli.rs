@@ -99,7 +99,7 @@ async fn exit_codes_and_verdicts() {
         stdout(&valid)
     );
 
-    let scope = cli.run("rat-ro", &[RAT, &["--permission", "write"]].concat());
+    let scope = cli.run("rat-ro", &[RAT, &["--permission", "Write"]].concat());
     assert_eq!(code(&scope), 1);
     let text = stdout(&scope);
     assert!(
@@ -125,7 +125,7 @@ async fn exit_codes_and_verdicts() {
             "--repository",
             "payments",
             "--permission",
-            "write",
+            "Write",
         ],
     );
     assert_eq!(code(&api), 1);
@@ -166,7 +166,7 @@ async fn exit_codes_and_verdicts() {
             "--repository",
             "payments",
             "--permission",
-            "write",
+            "Write",
         ],
     );
     assert_eq!(code(&dc), 0, "{}", stdout(&dc));
@@ -179,7 +179,7 @@ async fn json_output_for_programs() {
     let cli = Cli::new(&world);
     let output = cli.run(
         "rat-ro",
-        &[RAT, &["--permission", "write", "--output", "json"]].concat(),
+        &[RAT, &["--permission", "Write", "--output", "json"]].concat(),
     );
     assert_eq!(code(&output), 1);
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");

@@ -62,7 +62,7 @@ async fn run(program: &Path, args: &[&str], public_ca: Option<&Path>) -> std::pr
 
 fn repository(kind: &str, project: Option<&str>, repository: &str) -> Value {
     let mut access =
-        json!({"workspace": "acme", "repositories": [repository], "permission": "write"});
+        json!({"workspace": "acme", "repositories": [repository], "permission": "Write"});
     if let Some(key) = project {
         access["project"] = json!(key);
     }
@@ -102,14 +102,14 @@ async fn tekton_two_tokens_on_one_service_account_each_clone_with_its_own() {
     env.create(
         "payments",
         "rat-rw",
-        "basicAuth",
+        "BasicAuth",
         repository("RepositoryAccessToken", None, "payments"),
     )
     .await;
     env.create(
         "ledger",
         "pat",
-        "basicAuth",
+        "BasicAuth",
         repository("ProjectAccessToken", Some("PAY"), "ledger"),
     )
     .await;
@@ -165,33 +165,33 @@ async fn tekton_two_tokens_on_one_service_account_each_clone_with_its_own() {
 async fn flux_clones_and_pushes_with_the_rendered_secret() {
     let env = Env::start("flux").await;
     let sim = &env.world.sim;
-    let dc = |username: Option<&str>| dc_spec(username, json!(["payments"]), "write");
+    let dc = |username: Option<&str>| dc_spec(username, json!(["payments"]), "Write");
     let app = json!({"token": {"kind": "AppPassword", "username": "alice"},
-                     "access": {"workspace": "acme", "repositories": ["payments"], "permission": "write"}});
+                     "access": {"workspace": "acme", "repositories": ["payments"], "permission": "Write"}});
     let cloud = sim.cloud_clone_url("acme", "payments");
     let dc_url = sim.dc_clone_url("PAY", "payments");
     // (BitbucketToken, fixture token, format, spec, clone URL): username/password, and for Data
     // Center (private CA) bearerToken + ca.crt and username/password + ca.crt.
     let cases = [
-        ("app", "app", "basicAuth", app, cloud.clone()),
+        ("app", "app", "BasicAuth", app, cloud.clone()),
         (
             "rat",
             "rat-rw",
-            "basicAuth",
+            "BasicAuth",
             repository("RepositoryAccessToken", None, "payments"),
             cloud,
         ),
         (
             "dc-bearer",
             "dc-repo-rw",
-            "bearerToken",
+            "BearerToken",
             dc(None),
             dc_url.clone(),
         ),
         (
             "dc-basic",
             "dc-personal",
-            "basicAuth",
+            "BasicAuth",
             dc(Some("bob")),
             dc_url,
         ),
@@ -273,23 +273,23 @@ async fn argocd_finds_the_repository_secret_and_clones_with_its_git_client() {
     env.create(
         "rat",
         "rat-rw",
-        "argocd",
+        "ArgoCD",
         repository("RepositoryAccessToken", None, "payments"),
     )
     .await;
     env.create(
         "wat",
         "wat",
-        "argocd",
+        "ArgoCD",
         json!({"token": {"kind": "WorkspaceAccessToken"}, "access": {"workspace": "acme"}}),
     )
     .await;
     env.create(
         "dc",
         "dc-repo-rw",
-        "argocd",
+        "ArgoCD",
         json!({"token": {"kind": "HTTPAccessToken"},
-               "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"}}),
+               "access": {"project": "PAY", "repositories": ["payments"], "permission": "Write"}}),
     )
     .await;
     let dc = env.rendered("dc").await;

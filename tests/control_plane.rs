@@ -18,7 +18,7 @@ const INVALID_SPECS: &str = include_str!("fixtures/invalid-specs.yaml");
 
 fn token_object(name: &str, spec: &Value) -> BitbucketToken {
     serde_json::from_value(json!({
-        "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+        "apiVersion": "bitbucket-token-operator.io/v1beta1",
         "kind": "BitbucketToken",
         "metadata": {"name": name},
         "spec": spec,
@@ -41,7 +41,7 @@ async fn create_raw(
     spec: Value,
 ) -> Result<DynamicObject, kube::Error> {
     let object: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+        "apiVersion": "bitbucket-token-operator.io/v1beta1",
         "kind": "BitbucketToken",
         "metadata": {"name": name},
         "spec": spec,
@@ -99,7 +99,7 @@ async fn valid_specs_are_accepted_with_defaults_applied() {
         .create(&PostParams::default(), &token_object("minimal", &minimal))
         .await
         .unwrap();
-    assert_eq!(created.spec.access.permission.as_str(), "read");
+    assert_eq!(created.spec.access.permission.as_str(), "Read");
     ns.delete().await;
 }
 

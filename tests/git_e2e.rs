@@ -41,11 +41,11 @@ enum Consumer {
 impl Consumer {
     fn of(format: &str) -> Self {
         match format {
-            "gitconfig" | "gitCredentials" => Self::Volume,
-            "env" => Self::EnvFrom,
-            "basicAuth" => Self::Tekton,
-            "bearerToken" => Self::Bearer,
-            "argocd" => Self::ArgoCd,
+            "GitConfig" | "GitCredentials" => Self::Volume,
+            "Env" => Self::EnvFrom,
+            "BasicAuth" => Self::Tekton,
+            "BearerToken" => Self::Bearer,
+            "ArgoCD" => Self::ArgoCd,
             other => panic!("unknown format {other}"),
         }
     }
@@ -213,7 +213,7 @@ fn repo_spec(kind: &str, permission: &str) -> Value {
 fn user_spec(kind: &str, username: &str) -> Value {
     let mut spec = json!({
         "token": {"kind": kind, "username": username},
-        "access": {"workspace": "acme", "repositories": ["payments"], "permission": "write"},
+        "access": {"workspace": "acme", "repositories": ["payments"], "permission": "Write"},
     });
     // The REST API takes an API token with the account's email; app passwords use the username.
     if kind == "APIToken" {
@@ -223,17 +223,17 @@ fn user_spec(kind: &str, username: &str) -> Value {
 }
 
 const ALL_CLOUD: [&str; 6] = [
-    "gitconfig",
-    "gitCredentials",
-    "env",
-    "basicAuth",
-    "bearerToken",
-    "argocd",
+    "GitConfig",
+    "GitCredentials",
+    "Env",
+    "BasicAuth",
+    "BearerToken",
+    "ArgoCD",
 ];
-const USER_FORMATS: [&str; 5] = ["gitconfig", "gitCredentials", "env", "basicAuth", "argocd"];
+const USER_FORMATS: [&str; 5] = ["GitConfig", "GitCredentials", "Env", "BasicAuth", "ArgoCD"];
 /// Cloud's git endpoints take access tokens only as Basic `x-token-auth` (the documented form):
 /// `bearerToken` serves the REST API there (e.g. Argo CD's SCM provider), not git.
-const CLOUD_GIT: [&str; 5] = ["gitconfig", "gitCredentials", "env", "basicAuth", "argocd"];
+const CLOUD_GIT: [&str; 5] = ["GitConfig", "GitCredentials", "Env", "BasicAuth", "ArgoCD"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloud_access_tokens_clone_fetch_and_push_through_every_format() {
@@ -245,29 +245,29 @@ async fn cloud_access_tokens_clone_fetch_and_push_through_every_format() {
         all.extend(cases(
             token,
             &CLOUD_GIT,
-            repo_spec("RepositoryAccessToken", "write"),
+            repo_spec("RepositoryAccessToken", "Write"),
             &payments,
             true,
         ));
     }
     all.extend(cases(
         "rat-ro",
-        &["gitconfig", "gitCredentials", "env"],
-        repo_spec("RepositoryAccessToken", "read"),
+        &["GitConfig", "GitCredentials", "Env"],
+        repo_spec("RepositoryAccessToken", "Read"),
         &payments,
         false,
     ));
     all.extend(cases(
         "pat",
-        &["gitconfig", "gitCredentials"],
+        &["GitConfig", "GitCredentials"],
         json!({"token": {"kind": "ProjectAccessToken"},
-               "access": {"workspace": "acme", "project": "PAY", "permission": "write"}}),
+               "access": {"workspace": "acme", "project": "PAY", "permission": "Write"}}),
         &payments,
         true,
     ));
     all.extend(cases(
         "wat",
-        &["env", "argocd"],
+        &["Env", "ArgoCD"],
         json!({"token": {"kind": "WorkspaceAccessToken"}, "access": {"workspace": "acme"}}),
         &payments,
         false,
@@ -308,22 +308,22 @@ async fn dc_tokens_clone_fetch_and_push_through_every_format() {
     let mut all = Vec::new();
     all.extend(cases(
         "dc-repo-rw",
-        &["gitconfig", "env", "bearerToken", "argocd"],
-        dc(None, json!(["payments"]), "write"),
+        &["GitConfig", "Env", "BearerToken", "ArgoCD"],
+        dc(None, json!(["payments"]), "Write"),
         &payments,
         true,
     ));
     all.extend(cases(
         "dc-project-r",
-        &["gitconfig", "env", "bearerToken", "argocd"],
-        dc(None, json!([]), "read"),
+        &["GitConfig", "Env", "BearerToken", "ArgoCD"],
+        dc(None, json!([]), "Read"),
         &payments,
         false,
     ));
     all.extend(cases(
         "dc-personal",
         &ALL_CLOUD,
-        dc(Some("bob"), json!(["payments", "ledger"]), "write"),
+        dc(Some("bob"), json!(["payments", "ledger"]), "Write"),
         &payments,
         true,
     ));
@@ -335,11 +335,11 @@ async fn dc_tokens_clone_fetch_and_push_through_every_format() {
 async fn a_revoked_token_stops_git_in_every_format() {
     let env = Env::start("git-revoked").await;
     let payments = env.world.sim.cloud_clone_url("acme", "payments");
-    let formats = ["gitconfig", "gitCredentials", "env", "basicAuth", "argocd"];
+    let formats = ["GitConfig", "GitCredentials", "Env", "BasicAuth", "ArgoCD"];
     let all = cases(
         "rat-rw",
         &formats,
-        repo_spec("RepositoryAccessToken", "write"),
+        repo_spec("RepositoryAccessToken", "Write"),
         &payments,
         true,
     );
@@ -382,7 +382,7 @@ async fn a_revoked_token_stops_git_in_every_format() {
 async fn credentials_never_reach_another_repository_workspace_or_host() {
     let env = Env::start("git-scope").await;
     let sim = &env.world.sim;
-    let git_formats = ["gitconfig", "gitCredentials", "env"];
+    let git_formats = ["GitConfig", "GitCredentials", "Env"];
     let mut all = Vec::new();
     all.extend(cases(
         "wat",
@@ -394,15 +394,15 @@ async fn credentials_never_reach_another_repository_workspace_or_host() {
     all.extend(cases(
         "rat-rw",
         &git_formats,
-        repo_spec("RepositoryAccessToken", "write"),
+        repo_spec("RepositoryAccessToken", "Write"),
         "",
         true,
     ));
     all.extend(cases(
         "dc-repo-rw",
-        &["gitconfig", "env"],
+        &["GitConfig", "Env"],
         json!({"token": {"kind": "HTTPAccessToken"},
-               "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"}}),
+               "access": {"project": "PAY", "repositories": ["payments"], "permission": "Write"}}),
         "",
         true,
     ));

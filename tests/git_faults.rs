@@ -28,7 +28,7 @@ use support::{
 
 fn repo_write() -> Value {
     json!({"token": {"kind": "RepositoryAccessToken"},
-           "access": {"workspace": "acme", "repositories": ["payments"], "permission": "write"}})
+           "access": {"workspace": "acme", "repositories": ["payments"], "permission": "Write"}})
 }
 
 fn workspace_read() -> Value {
@@ -64,11 +64,11 @@ async fn clone_and_push(git: &GitRunner, url: &str, branch: &str) -> Option<Stri
 async fn exactly_one_authorization_header_whatever_else_git_is_configured_with() {
     let env = Env::start("git-one-header").await;
     let sim = &env.world.sim;
-    env.create("ws-read", "wat", "gitconfig", workspace_read())
+    env.create("ws-read", "wat", "GitConfig", workspace_read())
         .await;
-    env.create_formats("repo-write", "rat-rw", &["gitconfig", "env"], repo_write())
+    env.create_formats("repo-write", "rat-rw", &["GitConfig", "Env"], repo_write())
         .await;
-    env.create("repo-store", "rat-rw", "gitCredentials", repo_write())
+    env.create("repo-store", "rat-rw", "GitCredentials", repo_write())
         .await;
     let ws = mount(&env, "ws-read", &env.rendered("ws-read").await);
     let repo_secret = env.rendered("repo-write").await;
@@ -181,12 +181,12 @@ async fn exactly_one_authorization_header_whatever_else_git_is_configured_with()
 async fn a_private_ca_reaches_git_through_the_rendered_secret() {
     let env = Env::start("git-private-ca").await;
     let sim = &env.world.sim;
-    let dc = |username: Option<&str>| dc_spec(username, json!(["payments"]), "write");
-    env.create("dc-gitconfig", "dc-repo-rw", "gitconfig", dc(None))
+    let dc = |username: Option<&str>| dc_spec(username, json!(["payments"]), "Write");
+    env.create("dc-gitconfig", "dc-repo-rw", "GitConfig", dc(None))
         .await;
-    env.create("dc-store", "dc-personal", "gitCredentials", dc(Some("bob")))
+    env.create("dc-store", "dc-personal", "GitCredentials", dc(Some("bob")))
         .await;
-    env.create("dc-env", "dc-repo-rw", "env", dc(None)).await;
+    env.create("dc-env", "dc-repo-rw", "Env", dc(None)).await;
     let ca = sim.ca_pem();
     let payments = sim.dc_clone_url("PAY", "payments");
 
@@ -301,7 +301,7 @@ async fn example_pods_read_their_credentials_as_their_non_root_user() {
     env.create_formats(
         "rat",
         "rat-rw",
-        &["gitconfig", "gitCredentials"],
+        &["GitConfig", "GitCredentials"],
         repo_write(),
     )
     .await;
@@ -358,13 +358,13 @@ async fn git_older_than_2_31_uses_the_documented_forms() {
     env.create_formats(
         "rat",
         "rat-rw",
-        &["gitconfig", "gitCredentials"],
+        &["GitConfig", "GitCredentials"],
         repo_write(),
     )
     .await;
-    env.create("rat-store", "rat-rw", "gitCredentials", repo_write())
+    env.create("rat-store", "rat-rw", "GitCredentials", repo_write())
         .await;
-    env.create("rat-env", "rat-rw", "env", repo_write()).await;
+    env.create("rat-env", "rat-rw", "Env", repo_write()).await;
     let both = mount(&env, "rat", &env.rendered("rat").await);
     let store = mount(&env, "rat-store", &env.rendered("rat-store").await);
     let env_secret = env.rendered("rat-env").await;
@@ -392,8 +392,8 @@ async fn git_older_than_2_31_uses_the_documented_forms() {
     let mut failures = Vec::new();
     // HOME=<mountPath>: git reads $HOME/.gitconfig (both formats and the store alone).
     for (what, dir) in [
-        ("gitconfig+gitCredentials", &both),
-        ("gitCredentials", &store),
+        ("GitConfig+GitCredentials", &both),
+        ("GitCredentials", &store),
     ] {
         let git = old_git(GitRunner::new(&ca, Wiring::Nothing))
             .with_env("HOME", &dir.display().to_string());
@@ -433,7 +433,7 @@ async fn git_older_than_2_31_uses_the_documented_forms() {
             )),
         ),
         (
-            "env",
+            "Env",
             old_git(GitRunner::new(
                 &ca,
                 Wiring::Env(env_from_secret(&env_secret)),

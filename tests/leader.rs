@@ -47,13 +47,13 @@ async fn metric(operator: &Operator, name: &str) -> Option<f64> {
 
 async fn create_token(tokens: &Api<BitbucketToken>, name: &str) {
     let object: BitbucketToken = serde_json::from_value(json!({
-        "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+        "apiVersion": "bitbucket-token-operator.io/v1beta1",
         "kind": "BitbucketToken",
         "metadata": {"name": name},
         "spec": {
             "token": {"kind": "RepositoryAccessToken", "secretRef": {"name": "source", "key": "token"}},
-            "access": {"workspace": "acme", "repositories": ["payments"], "permission": "read"},
-            "target": {"formats": ["gitconfig"]},
+            "access": {"workspace": "acme", "repositories": ["payments"], "permission": "Read"},
+            "target": {"formats": ["GitConfig"]},
         },
     }))
     .expect("BitbucketToken");

@@ -100,7 +100,7 @@ impl NodeEnv {
     /// A BitbucketToken for the repository access token in Secret `secret`.
     async fn bitbucket_token(&self, name: &str, secret: &str, permission: &str, target: Value) {
         let object: BitbucketToken = serde_json::from_value(json!({
-            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+            "apiVersion": "bitbucket-token-operator.io/v1beta1",
             "kind": "BitbucketToken",
             "metadata": {"name": name},
             "spec": {
@@ -189,11 +189,11 @@ async fn the_chart_runs_the_operator_pod_and_jobs_clone_and_push_with_helm_3_and
         env.bitbucket_token(
             "vol",
             "src",
-            "write",
-            json!({"formats": ["gitconfig"], "mountPath": MOUNT}),
+            "Write",
+            json!({"formats": ["GitConfig"], "mountPath": MOUNT}),
         )
         .await;
-        env.bitbucket_token("env", "src", "write", json!({"formats": ["env"]}))
+        env.bitbucket_token("env", "src", "Write", json!({"formats": ["Env"]}))
             .await;
         let vol_secret = env.ready("vol").await;
         let env_secret = env.ready("env").await;
@@ -336,7 +336,7 @@ async fn deleting_the_leader_pod_hands_over_and_a_new_token_becomes_ready() {
     let lease = fullname(&env.release);
     let leader = lease_holder(&env.ns, &lease, WAIT).await;
     env.token_secret("src", "rat-ro").await;
-    env.bitbucket_token("before", "src", "read", json!({"formats": ["gitconfig"]}))
+    env.bitbucket_token("before", "src", "Read", json!({"formats": ["GitConfig"]}))
         .await;
     env.ready("before").await;
 
@@ -346,7 +346,7 @@ async fn deleting_the_leader_pod_hands_over_and_a_new_token_becomes_ready() {
         .delete(&leader, &DeleteParams::default())
         .await
         .expect("delete the leader pod");
-    env.bitbucket_token("after", "src", "read", json!({"formats": ["gitconfig"]}))
+    env.bitbucket_token("after", "src", "Read", json!({"formats": ["GitConfig"]}))
         .await;
     let old = leader.clone();
     let handed = wait_for(
@@ -392,9 +392,9 @@ async fn a_rotated_token_reaches_a_running_pod_and_rolls_the_selected_deployment
     env.bitbucket_token(
         "rot",
         "src",
-        "read",
+        "Read",
         json!({
-            "formats": ["gitconfig"],
+            "formats": ["GitConfig"],
             "mountPath": MOUNT,
             "restartOnRotation": {"selector": {"matchLabels": {"git-credentials": "payments"}}},
         }),

@@ -88,7 +88,7 @@ impl Env {
 
     async fn create(&self, name: &str, spec: Value) -> BitbucketToken {
         let object: BitbucketToken = serde_json::from_value(json!({
-            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+            "apiVersion": "bitbucket-token-operator.io/v1beta1",
             "kind": "BitbucketToken",
             "metadata": {"name": name},
             "spec": spec,
@@ -253,7 +253,7 @@ async fn renders_every_format_for_every_token_kind() {
             "cloud-rat",
             "rat-rw",
             TokenKind::RepositoryAccessToken,
-            rat_spec("rat", "write", &["gitconfig", "gitCredentials"]),
+            rat_spec("rat", "Write", &["GitConfig", "GitCredentials"]),
         ),
         (
             "cloud-api",
@@ -261,8 +261,8 @@ async fn renders_every_format_for_every_token_kind() {
             TokenKind::ApiToken,
             json!({
                 "token": {"kind": "APIToken", "secretRef": {"name": "api", "key": "token"}, "email": "alice@example.com", "username": "alice"},
-                "access": {"workspace": "acme", "repositories": ["payments"], "permission": "write"},
-                "target": {"formats": ["basicAuth", "env"], "labels": {"team": "payments"}},
+                "access": {"workspace": "acme", "repositories": ["payments"], "permission": "Write"},
+                "target": {"formats": ["BasicAuth", "Env"], "labels": {"team": "payments"}},
             }),
         ),
         (
@@ -272,7 +272,7 @@ async fn renders_every_format_for_every_token_kind() {
             json!({
                 "token": {"kind": "AppPassword", "secretRef": {"name": "app", "key": "token"}, "username": "alice"},
                 "access": {"workspace": "acme", "repositories": ["payments"]},
-                "target": {"formats": ["gitconfig"]},
+                "target": {"formats": ["GitConfig"]},
             }),
         ),
         (
@@ -282,7 +282,7 @@ async fn renders_every_format_for_every_token_kind() {
             json!({
                 "token": {"kind": "WorkspaceAccessToken", "secretRef": {"name": "wat", "key": "token"}},
                 "access": {"workspace": "acme"},
-                "target": {"formats": ["argocd", "bearerToken"], "mountPath": "/workspace/creds"},
+                "target": {"formats": ["ArgoCD", "BearerToken"], "mountPath": "/workspace/creds"},
             }),
         ),
         (
@@ -292,8 +292,8 @@ async fn renders_every_format_for_every_token_kind() {
             json!({
                 "server": dc_server,
                 "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "dcrepo", "key": "token"}},
-                "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"},
-                "target": {"formats": ["bearerToken", "gitconfig", "argocd"], "name": "dc-repo-credentials"},
+                "access": {"project": "PAY", "repositories": ["payments"], "permission": "Write"},
+                "target": {"formats": ["BearerToken", "GitConfig", "ArgoCD"], "name": "dc-repo-credentials"},
             }),
         ),
         (
@@ -303,8 +303,8 @@ async fn renders_every_format_for_every_token_kind() {
             json!({
                 "server": dc_server,
                 "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "dcuser", "key": "token"}, "username": "bob"},
-                "access": {"project": "PAY", "repositories": ["payments", "ledger"], "permission": "write"},
-                "target": {"formats": ["gitCredentials", "basicAuth"]},
+                "access": {"project": "PAY", "repositories": ["payments", "ledger"], "permission": "Write"},
+                "target": {"formats": ["GitCredentials", "BasicAuth"]},
             }),
         ),
     ];
@@ -451,7 +451,7 @@ async fn renders_every_format_for_every_token_kind() {
 async fn rotation_rerenders_at_once_and_reports_it() {
     let env = Env::start("rotate").await;
     env.token_secret("src", "rat-ro").await;
-    env.create("rotating", rat_spec("src", "read", &["bearerToken"]))
+    env.create("rotating", rat_spec("src", "Read", &["BearerToken"]))
         .await;
     let before = env
         .wait_condition("rotating", "Ready", "True", "SecretRendered")
@@ -480,7 +480,7 @@ async fn rotation_rerenders_at_once_and_reports_it() {
 async fn revocation_flips_the_conditions_and_keeps_the_secret() {
     let env = Env::start("revoke").await;
     env.token_secret("src", "rat-rw").await;
-    env.create("revoked", rat_spec("src", "write", &["gitconfig"]))
+    env.create("revoked", rat_spec("src", "Write", &["GitConfig"]))
         .await;
     env.wait_condition("revoked", "Ready", "True", "SecretRendered")
         .await;
@@ -526,7 +526,7 @@ async fn revocation_flips_the_conditions_and_keeps_the_secret() {
 async fn a_missing_scope_is_named_and_nothing_is_rendered() {
     let env = Env::start("scope").await;
     env.token_secret("src", "rat-ro").await;
-    env.create("push", rat_spec("src", "write", &["gitconfig"]))
+    env.create("push", rat_spec("src", "Write", &["GitConfig"]))
         .await;
     let bbt = env
         .wait_condition("push", "TokenValid", "False", "InsufficientScope")
@@ -547,7 +547,7 @@ async fn a_missing_scope_is_named_and_nothing_is_rendered() {
 async fn an_outage_leaves_the_secret_and_ready_alone_and_recovers() {
     let env = Env::start("outage").await;
     env.token_secret("src", "rat-rw").await;
-    env.create("steady", rat_spec("src", "read", &["gitconfig"]))
+    env.create("steady", rat_spec("src", "Read", &["GitConfig"]))
         .await;
     env.wait_condition("steady", "Ready", "True", "SecretRendered")
         .await;
@@ -583,7 +583,7 @@ async fn expiring_flips_on_time_without_asking_bitbucket() {
     let env = Env::start("expiry").await;
     env.token_secret("src", "rat-rw").await;
     let expires = chrono::Utc::now() + chrono::TimeDelta::hours(1);
-    let mut soon = rat_spec("src", "read", &["gitconfig"]);
+    let mut soon = rat_spec("src", "Read", &["GitConfig"]);
     soon["token"]["expiresAt"] = json!(expires.to_rfc3339());
     // The warning window opens about eight seconds from now.
     soon["expiryWarning"] = json!("3592s");
@@ -642,7 +642,7 @@ async fn fifty_objects_sharing_one_token_cost_one_bitbucket_call() {
     for i in 0..50 {
         env.create(
             &format!("team-{i}"),
-            rat_spec("shared", "read", &["bearerToken"]),
+            rat_spec("shared", "Read", &["BearerToken"]),
         )
         .await;
     }
@@ -659,9 +659,9 @@ async fn fifty_objects_sharing_one_token_cost_one_bitbucket_call() {
 async fn deletion_follows_the_deletion_policy() {
     let env = Env::start("delete").await;
     env.token_secret("src", "rat-rw").await;
-    let mut retain = rat_spec("src", "read", &["gitconfig"]);
+    let mut retain = rat_spec("src", "Read", &["GitConfig"]);
     retain["target"]["deletionPolicy"] = json!("Retain");
-    env.create("deleted", rat_spec("src", "read", &["gitconfig"]))
+    env.create("deleted", rat_spec("src", "Read", &["GitConfig"]))
         .await;
     env.create("retained", retain).await;
     env.wait_condition("deleted", "Ready", "True", "SecretRendered")
@@ -713,7 +713,7 @@ async fn a_secret_it_does_not_own_is_left_untouched() {
     env.secret("taken-git", "note", "somebody else's").await;
     let before = env.secrets().get("taken-git").await.unwrap();
     env.token_secret("src", "rat-rw").await;
-    env.create("taken", rat_spec("src", "read", &["gitconfig"]))
+    env.create("taken", rat_spec("src", "Read", &["GitConfig"]))
         .await;
     let bbt = env
         .wait_condition("taken", "Ready", "False", "SecretConflict")
@@ -735,7 +735,7 @@ async fn a_secret_it_does_not_own_is_left_untouched() {
 async fn sigterm_stops_the_operator_cleanly() {
     let mut env = Env::start("shutdown").await;
     env.token_secret("src", "rat-rw").await;
-    env.create("one", rat_spec("src", "read", &["gitconfig"]))
+    env.create("one", rat_spec("src", "Read", &["GitConfig"]))
         .await;
     env.wait_condition("one", "Ready", "True", "SecretRendered")
         .await;
@@ -753,10 +753,10 @@ async fn a_restarted_operator_trusts_a_fresh_status_and_writes_nothing() {
     let mut env = Env::start("resume").await;
     env.token_secret("src", "rat-rw").await;
     env.token_secret("other-src", "rat-ro").await;
-    env.create("steady", rat_spec("src", "read", &["gitconfig"]))
+    env.create("steady", rat_spec("src", "Read", &["GitConfig"]))
         .await;
     // A declared expiry keeps its check apart from steady's in the shared cache.
-    let mut rotated = rat_spec("other-src", "read", &["gitconfig"]);
+    let mut rotated = rat_spec("other-src", "Read", &["GitConfig"]);
     rotated["token"]["expiresAt"] = json!("2030-01-01T00:00:00Z");
     env.create("rotated", rotated).await;
     let before = env
@@ -876,7 +876,7 @@ async fn rotation_restarts_exactly_the_selected_workloads_once() {
             .unwrap();
     }
     env.token_secret("src", "rat-ro").await;
-    let mut spec = rat_spec("src", "read", &["gitconfig"]);
+    let mut spec = rat_spec("src", "Read", &["GitConfig"]);
     spec["target"]["restartOnRotation"] =
         json!({"selector": {"matchLabels": {"git-credentials": "payments"}}});
     env.create("rolling", spec).await;
@@ -1032,10 +1032,10 @@ async fn metrics_follow_the_tokens_and_their_series_go_with_them() {
     env.token_secret("good-src", "rat-rw").await;
     env.token_secret("bad-src", "rat-ro").await;
     let expires = chrono::Utc::now() + chrono::TimeDelta::days(30);
-    let mut good = rat_spec("good-src", "read", &["gitconfig"]);
+    let mut good = rat_spec("good-src", "Read", &["GitConfig"]);
     good["token"]["expiresAt"] = json!(expires.to_rfc3339());
     env.create("good", good).await;
-    env.create("revoked", rat_spec("bad-src", "read", &["gitconfig"]))
+    env.create("revoked", rat_spec("bad-src", "Read", &["GitConfig"]))
         .await;
     let ready = env
         .wait_condition("good", "Ready", "True", "SecretRendered")
@@ -1150,7 +1150,7 @@ async fn metrics_follow_the_tokens_and_their_series_go_with_them() {
 async fn an_edited_rendered_secret_is_repaired() {
     let env = Env::start("drift").await;
     env.token_secret("src", "rat-rw").await;
-    env.create("one", rat_spec("src", "read", &["gitconfig"]))
+    env.create("one", rat_spec("src", "Read", &["GitConfig"]))
         .await;
     env.wait_condition("one", "Ready", "True", "SecretRendered")
         .await;
@@ -1182,7 +1182,7 @@ async fn a_declared_expiry_passing_while_watched_expires_the_token() {
     let env = Env::start("expires-now").await;
     env.token_secret("src", "rat-rw").await;
     let expires = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp() + 6, 0).unwrap();
-    let mut spec = rat_spec("src", "read", &["gitconfig"]);
+    let mut spec = rat_spec("src", "Read", &["GitConfig"]);
     spec["token"]["expiresAt"] = json!(expires.to_rfc3339());
     env.create("short", spec).await;
     env.wait_condition("short", "TokenValid", "True", "Valid")
@@ -1224,9 +1224,9 @@ async fn a_revoked_token_flips_every_object_that_shares_it() {
     let env = Env::start("shared-revoke").await;
     env.token_secret("src", "rat-rw").await;
     // Different access: different questions to Bitbucket, one token.
-    env.create("reader", rat_spec("src", "read", &["gitconfig"]))
+    env.create("reader", rat_spec("src", "Read", &["GitConfig"]))
         .await;
-    env.create("writer", rat_spec("src", "write", &["gitconfig"]))
+    env.create("writer", rat_spec("src", "Write", &["GitConfig"]))
         .await;
     for name in ["reader", "writer"] {
         env.wait_condition(name, "Ready", "True", "SecretRendered")
@@ -1263,7 +1263,7 @@ async fn a_basic_form_bitbucket_refuses_is_not_rendered() {
             "token": {"kind": "HTTPAccessToken", "username": "svc-ci",
                       "secretRef": {"name": "src", "key": "token"}},
             "access": {"project": "PAY", "repositories": ["payments"]},
-            "target": {"formats": ["basicAuth", "argocd"]},
+            "target": {"formats": ["BasicAuth", "ArgoCD"]},
         }),
     )
     .await;
@@ -1295,8 +1295,8 @@ async fn tokens_as_bitbucket_issues_them_today_are_valid() {
         json!({
             "server": {"dataCenter": {"url": env.world.sim.dc_base_url()}},
             "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "dc", "key": "token"}},
-            // No formats: the default for a Bearer-only token is gitconfig alone.
-            "access": {"project": "PAY", "repositories": ["payments"], "permission": "write"},
+            // No formats: the default for a Bearer-only token is GitConfig alone.
+            "access": {"project": "PAY", "repositories": ["payments"], "permission": "Write"},
         }),
     )
     .await;
@@ -1304,7 +1304,7 @@ async fn tokens_as_bitbucket_issues_them_today_are_valid() {
         "pat",
         json!({
             "token": {"kind": "ProjectAccessToken", "secretRef": {"name": "pat", "key": "token"}},
-            "access": {"workspace": "acme", "project": "PAY", "permission": "read"},
+            "access": {"workspace": "acme", "project": "PAY", "permission": "Read"},
         }),
     )
     .await;
@@ -1313,7 +1313,7 @@ async fn tokens_as_bitbucket_issues_them_today_are_valid() {
         json!({
             "token": {"kind": "APIToken", "email": "alice@example.com", "username": "alice",
                       "secretRef": {"name": "api", "key": "token"}},
-            "access": {"workspace": "acme", "permission": "read"},
+            "access": {"workspace": "acme", "permission": "Read"},
         }),
     )
     .await;
@@ -1336,7 +1336,7 @@ async fn tokens_as_bitbucket_issues_them_today_are_valid() {
     assert_eq!(
         rendered.keys().collect::<Vec<_>>(),
         [".gitconfig"],
-        "gitconfig alone by default for a Bearer-only token"
+        "GitConfig alone by default for a Bearer-only token"
     );
     for name in ["pat", "api"] {
         let bbt = env

@@ -51,14 +51,14 @@ fn secret(name: String, key: &str, value: String) -> Secret {
 
 fn token(i: usize) -> Result<BitbucketToken> {
     serde_json::from_value(serde_json::json!({
-        "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+        "apiVersion": "bitbucket-token-operator.io/v1beta1",
         "kind": "BitbucketToken",
         "metadata": {"name": format!("bbt-{i:05}")},
         "spec": {
             "token": {"kind": "RepositoryAccessToken", "secretRef": {"name": format!("src-{i:05}"), "key": "token"}},
-            "access": {"workspace": "acme", "repositories": ["payments"], "permission": "read"},
+            "access": {"workspace": "acme", "repositories": ["payments"], "permission": "Read"},
             "validation": {"interval": "1m"},
-            "target": {"formats": ["gitconfig"]},
+            "target": {"formats": ["GitConfig"]},
         },
     }))
     .map_err(|e| BenchError::Failed(format!("BitbucketToken object: {e}")))

@@ -13,7 +13,7 @@ use super::{BitbucketTokenStatus, GoDuration};
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "bitbucket-token-operator.io",
-    version = "v1alpha1",
+    version = "v1beta1",
     kind = "BitbucketToken",
     namespaced,
     status = "BitbucketTokenStatus",
@@ -24,7 +24,10 @@ use super::{BitbucketTokenStatus, GoDuration};
     printcolumn = r#"{"name":"Valid","type":"string","jsonPath":".status.conditions[?(@.type==\"TokenValid\")].reason"}"#,
     printcolumn = r#"{"name":"Expires","type":"string","jsonPath":".status.expiresAt"}"#,
     printcolumn = r#"{"name":"Secret","type":"string","jsonPath":".status.secretName"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Identity","type":"string","priority":1,"jsonPath":".status.identity"}"#,
+    printcolumn = r#"{"name":"Failures","type":"integer","priority":1,"jsonPath":".status.failedValidationAttempts"}"#,
+    printcolumn = r#"{"name":"Message","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 #[x_kube(
     validation = Rule::new("has(self.server) && has(self.server.dataCenter) ? self.token.kind == 'HTTPAccessToken' : self.token.kind != 'HTTPAccessToken'")
@@ -233,7 +236,6 @@ pub struct TokenSpec {
     PartialOrd,
     Ord,
 )]
-#[serde(rename_all = "camelCase")]
 pub enum Permission {
     /// Clone and fetch.
     #[default]
@@ -245,13 +247,19 @@ pub enum Permission {
 }
 
 impl Permission {
-    /// The lower-case name used in the CRD.
+    /// The name used in the CRD and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
-            Permission::Read => "read",
-            Permission::Write => "write",
-            Permission::Admin => "admin",
+            Permission::Read => "Read",
+            Permission::Write => "Write",
+            Permission::Admin => "Admin",
         }
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -278,7 +286,7 @@ pub struct AccessSpec {
     )]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub repositories: Vec<RepositorySlug>,
-    /// The level the pods need: read (clone), write (push) or admin.
+    /// The level the pods need: Read (clone), Write (push) or Admin.
     #[serde(default)]
     pub permission: Permission,
 }
@@ -307,12 +315,12 @@ pub struct TargetSpec {
         regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
     )]
     pub name: Option<String>,
-    /// Which formats to render (default gitconfig and gitCredentials; gitconfig alone for a Data
+    /// Which formats to render (default GitConfig and GitCredentials; GitConfig alone for a Data
     /// Center token without token.username, which works only as Bearer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 6), extend("x-kubernetes-list-type" = "set"))]
     pub formats: Option<Vec<OutputFormat>>,
-    /// Directory where pods mount the Secret (default /etc/bitbucket-git). The gitCredentials format
+    /// Directory where pods mount the Secret (default /etc/bitbucket-git). The GitCredentials format
     /// points git's credential store at `<mountPath>/.git-credentials`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 2, max = 1024), regex(pattern = r#"^/[^\s"\\]*$"#))]
@@ -344,20 +352,40 @@ pub struct RestartOnRotation {
 #[derive(
     JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
 )]
-#[serde(rename_all = "camelCase")]
 pub enum OutputFormat {
     /// `.gitconfig` with an `http.<url>.extraHeader` Authorization header.
-    Gitconfig,
+    GitConfig,
     /// `.git-credentials` store file plus a `.gitconfig` pointing at it.
     GitCredentials,
     /// `username`/`password` (Secret type kubernetes.io/basic-auth).
     BasicAuth,
-    /// `bearerToken`.
+    /// `bearerToken` (the key).
     BearerToken,
     /// `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_0`/`GIT_CONFIG_VALUE_0` for `envFrom`.
     Env,
     /// Argo CD repository credentials.
-    Argocd,
+    #[serde(rename = "ArgoCD")]
+    ArgoCd,
+}
+
+impl OutputFormat {
+    /// The name used in the CRD.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::GitConfig => "GitConfig",
+            OutputFormat::GitCredentials => "GitCredentials",
+            OutputFormat::BasicAuth => "BasicAuth",
+            OutputFormat::BearerToken => "BearerToken",
+            OutputFormat::Env => "Env",
+            OutputFormat::ArgoCd => "ArgoCD",
+        }
+    }
+}
+
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The mount directory assumed when `target.mountPath` is omitted.
@@ -366,15 +394,15 @@ pub const DEFAULT_MOUNT_PATH: &str = "/etc/bitbucket-git";
 impl OutputFormat {
     /// The formats rendered when `target.formats` is omitted, for tokens that can authenticate
     /// as HTTP Basic.
-    pub const DEFAULT: [OutputFormat; 2] = [OutputFormat::Gitconfig, OutputFormat::GitCredentials];
+    pub const DEFAULT: [OutputFormat; 2] = [OutputFormat::GitConfig, OutputFormat::GitCredentials];
 
     /// The formats rendered when `target.formats` is omitted for a token of `kind`, given
-    /// `token.username`: [`OutputFormat::DEFAULT`], except `gitconfig` alone for a Data Center
+    /// `token.username`: [`OutputFormat::DEFAULT`], except `GitConfig` alone for a Data Center
     /// token without a username (project and repository tokens work only as Bearer, so a
     /// `.git-credentials` store could not be written for them).
     pub fn defaults_for(kind: TokenKind, username: Option<&str>) -> Vec<OutputFormat> {
         if kind == TokenKind::HttpAccessToken && username.is_none() {
-            vec![OutputFormat::Gitconfig]
+            vec![OutputFormat::GitConfig]
         } else {
             OutputFormat::DEFAULT.to_vec()
         }

@@ -20,12 +20,12 @@ fn full_spec() -> Value {
             "username": "dev",
             "expiresAt": "2027-03-01T00:00:00Z"
         },
-        "access": {"project": "PAY", "repositories": ["payments", "ledger"], "permission": "write"},
+        "access": {"project": "PAY", "repositories": ["payments", "ledger"], "permission": "Write"},
         "validation": {"interval": "1h"},
         "expiryWarning": "336h",
         "target": {
             "name": "payments-ci-git",
-            "formats": ["gitconfig", "gitCredentials", "basicAuth", "bearerToken", "env", "argocd"],
+            "formats": ["GitConfig", "GitCredentials", "BasicAuth", "BearerToken", "Env", "ArgoCD"],
             "labels": {"team": "payments"},
             "annotations": {"owner": "platform"},
             "deletionPolicy": "Retain"
@@ -93,13 +93,31 @@ fn crd_has_printer_columns_short_names_and_status() {
     let version = &crd["spec"]["versions"][0];
     assert_eq!(version["name"], API_VERSION);
     assert_eq!(version["subresources"]["status"], json!({}));
-    let columns: Vec<&str> = version["additionalPrinterColumns"]
+    let columns: Vec<(&str, i64)> = version["additionalPrinterColumns"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["name"].as_str().unwrap())
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap(),
+                c["priority"].as_i64().unwrap_or(0),
+            )
+        })
         .collect();
-    assert_eq!(columns, ["Ready", "Valid", "Expires", "Secret", "Age"]);
+    // Priority 1: shown by `kubectl get -o wide` only.
+    assert_eq!(
+        columns,
+        [
+            ("Ready", 0),
+            ("Valid", 0),
+            ("Expires", 0),
+            ("Secret", 0),
+            ("Age", 0),
+            ("Identity", 1),
+            ("Failures", 1),
+            ("Message", 1)
+        ]
+    );
 }
 
 #[test]
@@ -147,7 +165,7 @@ fn base_specs_of_the_invalid_table_are_valid() {
     let table: Value = serde_saphyr::from_str(INVALID_SPECS).unwrap();
     let schema = openapi_schema();
     for (name, base) in table["bases"].as_object().unwrap() {
-        let object = json!({"apiVersion": "bitbucket-token-operator.io/v1alpha1", "kind": "BitbucketToken",
+        let object = json!({"apiVersion": "bitbucket-token-operator.io/v1beta1", "kind": "BitbucketToken",
             "metadata": {"name": "x"}, "spec": base});
         kube_cel::validate(&schema, &object, None)
             .unwrap_or_else(|e| panic!("base {name} should be valid: {e:?}"));
@@ -165,7 +183,7 @@ fn every_invalid_spec_is_caught_by_the_right_rule() {
         let name = case["name"].as_str().unwrap();
         let mut spec = table["bases"][case["base"].as_str().unwrap()].clone();
         json_patch::merge(&mut spec, &case["spec"]);
-        let object = json!({"apiVersion": "bitbucket-token-operator.io/v1alpha1", "kind": "BitbucketToken",
+        let object = json!({"apiVersion": "bitbucket-token-operator.io/v1beta1", "kind": "BitbucketToken",
             "metadata": {"name": "x"}, "spec": spec});
         let expected = case["message"].as_str().unwrap();
         let errors = kube_cel::validate(&schema, &object, None)

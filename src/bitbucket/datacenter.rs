@@ -278,7 +278,7 @@ impl Session<'_> {
                 user: user.to_string(),
                 detail: status_text(&response, &dc_error_message(&response)),
                 fix: format!(
-                    "Data Center project and repository HTTP access tokens work only as Bearer: remove token.username and use the gitconfig, env or bearerToken formats (argocd then writes bearerToken). If this is a personal token, token.username must be its owner's user name (Bearer calls act as {identity})."
+                    "Data Center project and repository HTTP access tokens work only as Bearer: remove token.username and use the GitConfig, Env or BearerToken formats (ArgoCD then writes bearerToken). If this is a personal token, token.username must be its owner's user name (Bearer calls act as {identity})."
                 ),
             })),
             _ => Err(unexpected(&response, &label)),

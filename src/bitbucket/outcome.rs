@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::api::ExpirySource;
+use crate::api::{ExpirySource, Reason};
 
 /// The result of checking one token against Bitbucket.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,7 +58,7 @@ pub enum Invalid {
     /// token" rather than "wrong password".
     AppPasswordRemoved { detail: String },
     /// The token works in one form but Bitbucket refuses the HTTP Basic form (`user:token`)
-    /// that formats the Secret would carry (`gitCredentials`, `basicAuth`, `argocd`) use.
+    /// that formats the Secret would carry (`GitCredentials`, `BasicAuth`, `ArgoCD`) use.
     BasicAuthRefused {
         user: String,
         detail: String,
@@ -100,7 +100,8 @@ impl Outcome {
 }
 
 impl ValidToken {
-    fn message(&self) -> String {
+    /// "Bitbucket accepts the token as X with a, b. It expires at T (reported by Bitbucket)."
+    pub fn message(&self) -> String {
         let mut text = format!("Bitbucket accepts the token as {}", self.identity);
         if !self.granted.is_empty() {
             text.push_str(&format!(" with {}", self.granted.join(", ")));
@@ -122,16 +123,16 @@ impl ValidToken {
 
 impl Invalid {
     /// The condition reason this verdict is reported under.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            Invalid::Unauthorized { .. } => "Unauthorized",
-            Invalid::Revoked { .. } => "Revoked",
-            Invalid::InsufficientScope { .. } => "InsufficientScope",
-            Invalid::TargetNotFound { .. } => "TargetNotFound",
-            Invalid::Expired { .. } => "Expired",
-            Invalid::HostNotAllowed { .. } => "HostNotAllowed",
-            Invalid::AppPasswordRemoved { .. } => "AppPasswordRemoved",
-            Invalid::BasicAuthRefused { .. } => "BasicAuthRefused",
+            Invalid::Unauthorized { .. } => Reason::Unauthorized,
+            Invalid::Revoked { .. } => Reason::Revoked,
+            Invalid::InsufficientScope { .. } => Reason::InsufficientScope,
+            Invalid::TargetNotFound { .. } => Reason::TargetNotFound,
+            Invalid::Expired { .. } => Reason::Expired,
+            Invalid::HostNotAllowed { .. } => Reason::HostNotAllowed,
+            Invalid::AppPasswordRemoved { .. } => Reason::AppPasswordRemoved,
+            Invalid::BasicAuthRefused { .. } => Reason::BasicAuthRefused,
         }
     }
 
@@ -169,10 +170,10 @@ impl Invalid {
 
 impl Transient {
     /// The condition reason this verdict is reported under.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            Transient::RateLimited { .. } => "RateLimited",
-            _ => "BitbucketUnreachable",
+            Transient::RateLimited { .. } => Reason::RateLimited,
+            _ => Reason::BitbucketUnreachable,
         }
     }
 

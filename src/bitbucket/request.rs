@@ -36,8 +36,8 @@ pub struct ValidationRequest<'a> {
     /// Bitbucket accepted this very token before (same fingerprint): a 401 now means revoked.
     pub accepted_before: bool,
     /// The username of an HTTP Basic form the rendered Secret carries that the REST checks would
-    /// not otherwise exercise (Data Center: `token.username` with `gitCredentials`, `basicAuth` or
-    /// `argocd`); see [`crate::render::extra_basic_user`]. The validator checks that form too.
+    /// not otherwise exercise (Data Center: `token.username` with `GitCredentials`, `BasicAuth` or
+    /// `ArgoCD`); see [`crate::render::extra_basic_user`]. The validator checks that form too.
     pub basic_user: Option<&'a str>,
 }
 

@@ -15,11 +15,14 @@ pub enum OutputFormat {
     Json,
 }
 
-/// The access level, as on the CRD.
+/// The access level, spelled as on the CRD (`Read`, `Write`, `Admin`; any case is accepted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PermissionArg {
+    #[value(name = "Read")]
     Read,
+    #[value(name = "Write")]
     Write,
+    #[value(name = "Admin")]
     Admin,
 }
 
@@ -107,7 +110,7 @@ pub struct CheckArgs {
     #[arg(long = "repository")]
     pub repositories: Vec<String>,
     /// The access the token must give.
-    #[arg(long, value_enum, default_value_t = PermissionArg::Read)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = PermissionArg::Read)]
     pub permission: PermissionArg,
     /// Atlassian account email (APIToken).
     #[arg(long)]

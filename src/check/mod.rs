@@ -125,7 +125,7 @@ async fn check(args: &CheckArgs) -> Result<Outcome, CheckInputError> {
         access: &access,
         declared_expiry: args.expires_at,
         accepted_before: false,
-        // What the operator renders by default (gitconfig and gitCredentials).
+        // What the operator renders by default (GitConfig and GitCredentials).
         basic_user: crate::render::extra_basic_user(
             args.kind,
             args.username.as_deref(),

@@ -12,18 +12,12 @@ use std::{process::ExitCode, time::Duration};
 use chrono::Utc;
 use url::Url;
 
-use super::{
-    check_command::ClusterCheckArgs,
-    check_report,
-    error::ClusterError,
-    exit,
-    object::{self, Fetched},
-};
+use super::{check_command::ClusterCheckArgs, check_report, error::ClusterError, exit, object};
 use crate::{
-    api::{BitbucketTokenStatus, ConditionType},
+    api::{BitbucketToken, BitbucketTokenStatus, ConditionType, Reason},
     bitbucket::{ClientConfig, Server, ValidationRequest, Validator, host_key},
     check::OutputFormat,
-    controller::{reasons::Reason, reconcile::formats, source, verdict::TokenVerdict},
+    controller::{reconcile::formats, source, verdict::TokenVerdict},
     render::extra_basic_user,
     token::SecretToken,
 };
@@ -100,8 +94,8 @@ pub async fn run(args: ClusterCheckArgs) -> ExitCode {
 async fn check(args: &ClusterCheckArgs) -> Result<TokenVerdict, CheckError> {
     let connection = args.cluster.connect().await.map_err(ClusterError::from)?;
     let (client, namespace) = (&connection.client, connection.namespace.as_str());
-    let fetched = object::get(client, namespace, &args.name).await?;
-    let spec = &fetched.token.spec;
+    let bbt = object::get(client, namespace, &args.name).await?;
+    let spec = &bbt.spec;
     let dc = spec.server.as_ref().and_then(|s| s.data_center.as_ref());
     let dc_url = match dc.map(|dc| Url::parse(&dc.url)) {
         Some(Ok(url)) => Some(url),
@@ -114,7 +108,7 @@ async fn check(args: &ClusterCheckArgs) -> Result<TokenVerdict, CheckError> {
         None => None,
     };
     if let Some(url) = &dc_url
-        && let Some(refusal) = host_refusal(&fetched, url, &args.allowed_dc_hosts)
+        && let Some(refusal) = host_refusal(&bbt, url, &args.allowed_dc_hosts)
     {
         return Ok(refusal);
     }
@@ -165,9 +159,9 @@ async fn check(args: &ClusterCheckArgs) -> Result<TokenVerdict, CheckError> {
         },
         None => Server::Cloud,
     };
-    let status = fetched.token.status.clone().unwrap_or_default();
+    let status = bbt.status.clone().unwrap_or_default();
     let fingerprint = token.fingerprint();
-    let formats = formats(&fetched.token);
+    let formats = formats(&bbt);
     let request = ValidationRequest {
         kind: spec.token.kind,
         server,
@@ -185,7 +179,7 @@ async fn check(args: &ClusterCheckArgs) -> Result<TokenVerdict, CheckError> {
 
 /// A refusal to send the token to the Data Center host of `url`, unless the operator accepted
 /// it for the current spec or the caller allowed it.
-fn host_refusal(fetched: &Fetched, url: &Url, allowed: &[String]) -> Option<TokenVerdict> {
+fn host_refusal(bbt: &BitbucketToken, url: &Url, allowed: &[String]) -> Option<TokenVerdict> {
     let host = host_key(url);
     let bare = url.host_str().unwrap_or_default();
     if allowed
@@ -194,7 +188,6 @@ fn host_refusal(fetched: &Fetched, url: &Url, allowed: &[String]) -> Option<Toke
     {
         return None;
     }
-    let bbt = &fetched.token;
     let status = bbt.status.clone().unwrap_or_default();
     let current = status.observed_generation.is_some()
         && status.observed_generation == bbt.metadata.generation;

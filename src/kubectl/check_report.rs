@@ -4,10 +4,8 @@
 use serde::Serialize;
 
 use crate::{
-    api::ExpirySource,
-    bitbucket::rfc3339_text,
-    check::OutputFormat,
-    controller::verdict::{TokenVerdict, ValidFacts},
+    api::ExpirySource, bitbucket::rfc3339_text, check::OutputFormat,
+    controller::verdict::TokenVerdict,
 };
 
 #[derive(Serialize)]
@@ -51,7 +49,7 @@ pub fn error(message: &str) -> String {
 
 fn text(verdict: &TokenVerdict) -> String {
     match verdict {
-        TokenVerdict::Valid(facts) => format!("VALID: {}\n", valid_message(facts)),
+        TokenVerdict::Valid(facts) => format!("VALID: {}\n", facts.message()),
         TokenVerdict::Invalid { reason, message } => format!("INVALID ({reason}): {message}\n"),
         TokenVerdict::Unknown {
             reason, message, ..
@@ -74,7 +72,7 @@ fn json(verdict: &TokenVerdict, name: &str) -> String {
     };
     match verdict {
         TokenVerdict::Valid(facts) => {
-            report.message = valid_message(facts);
+            report.message = facts.message();
             report.identity = Some(&facts.identity);
             report.granted = Some(&facts.granted);
             report.expires_at = facts.expires_at.map(rfc3339_text);
@@ -101,30 +99,10 @@ fn json(verdict: &TokenVerdict, name: &str) -> String {
     serde_json::to_string_pretty(&report).unwrap_or_else(|_| report.message.clone()) + "\n"
 }
 
-/// "Bitbucket accepts the token as X with a, b. It expires at T (reported by Bitbucket)."
-fn valid_message(facts: &ValidFacts) -> String {
-    let mut text = format!("Bitbucket accepts the token as {}", facts.identity);
-    if !facts.granted.is_empty() {
-        text.push_str(&format!(" with {}", facts.granted.join(", ")));
-    }
-    text.push('.');
-    if let Some(at) = facts.expires_at {
-        let source = match facts.expiry_source {
-            Some(ExpirySource::Bitbucket) => "reported by Bitbucket",
-            _ => "as declared",
-        };
-        text.push_str(&format!(" It expires at {} ({source}).", rfc3339_text(at)));
-    }
-    for warning in &facts.warnings {
-        text.push_str(&format!(" Warning: {warning}"));
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::controller::reasons::Reason;
+    use crate::{api::Reason, bitbucket::ValidToken};
 
     #[test]
     fn text_and_json_say_the_verdict() {
@@ -138,12 +116,10 @@ mod tests {
         assert_eq!(json["verdict"], "invalid");
         assert_eq!(json["reason"], "Revoked");
         assert_eq!(json["name"], "payments");
-        let valid = TokenVerdict::Valid(ValidFacts {
+        let valid = TokenVerdict::Valid(ValidToken {
             identity: "alice".into(),
             granted: vec!["repository".into()],
-            expires_at: None,
-            expiry_source: None,
-            warnings: vec![],
+            ..ValidToken::default()
         });
         assert_eq!(
             render(&valid, "payments", OutputFormat::Text),

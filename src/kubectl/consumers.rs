@@ -17,7 +17,7 @@ pub fn consumers(key: &str, formats: &[OutputFormat]) -> Vec<&'static str> {
             if has(OutputFormat::BasicAuth) {
                 readers.push("Flux, Tekton, Jenkins (basic-auth)");
             }
-            if has(OutputFormat::Argocd) {
+            if has(OutputFormat::ArgoCd) {
                 readers.push("Argo CD");
             }
         }
@@ -25,11 +25,11 @@ pub fn consumers(key: &str, formats: &[OutputFormat]) -> Vec<&'static str> {
             if has(OutputFormat::BearerToken) {
                 readers.push("Flux and Argo CD (Data Center), REST API clients");
             }
-            if has(OutputFormat::Argocd) {
+            if has(OutputFormat::ArgoCd) {
                 readers.push("Argo CD");
             }
         }
-        "url" if has(OutputFormat::Argocd) => readers.push("Argo CD"),
+        "url" if has(OutputFormat::ArgoCd) => readers.push("Argo CD"),
         "ca.crt" => readers.push("Flux and git (the Data Center CA)"),
         _ if is_env_key(key) => readers.push("git CLI through envFrom"),
         _ => {}
@@ -58,15 +58,15 @@ mod tests {
     #[test]
     fn each_key_names_its_readers() {
         let all = [
-            OutputFormat::Gitconfig,
+            OutputFormat::GitConfig,
             OutputFormat::GitCredentials,
             OutputFormat::BasicAuth,
             OutputFormat::BearerToken,
             OutputFormat::Env,
-            OutputFormat::Argocd,
+            OutputFormat::ArgoCd,
         ];
         assert_eq!(consumers("username", &all).len(), 2);
-        assert_eq!(consumers("username", &[OutputFormat::Argocd]), ["Argo CD"]);
+        assert_eq!(consumers("username", &[OutputFormat::ArgoCd]), ["Argo CD"]);
         assert_eq!(
             consumers("GIT_CONFIG_VALUE_0", &all),
             ["git CLI through envFrom"]

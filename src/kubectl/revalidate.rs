@@ -120,7 +120,7 @@ async fn revalidate(args: &RevalidateArgs) -> Result<u8, RevalidateError> {
 async fn request(client: &Client, namespace: &str, name: &str) -> Result<String, ClusterError> {
     let value = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
     let patch = json!({"metadata": {"annotations": {REVALIDATE_ANNOTATION: value}}});
-    object::dynamic_api(client, namespace)
+    object::api(client, namespace)
         .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map_err(|source| {

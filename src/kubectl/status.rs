@@ -96,10 +96,10 @@ pub async fn report(
     namespace: &str,
     name: &str,
 ) -> Result<StatusReport, ClusterError> {
-    let fetched = object::get(client, namespace, name).await?;
-    let mut report = StatusReport::from_object(&fetched);
-    report.secret = secret_view(client, namespace, &report.secret.name, &fetched.token).await;
-    match events(client, namespace, &fetched.token).await {
+    let bbt = object::get(client, namespace, name).await?;
+    let mut report = StatusReport::from_object(&bbt);
+    report.secret = secret_view(client, namespace, &report.secret.name, &bbt).await;
+    match events(client, namespace, &bbt).await {
         Ok(events) => report.events = events,
         Err(error) => report.events_error = Some(error.to_string()),
     }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde::Serialize;
 
-use super::{exit, human_time::from_kube, object::Fetched};
+use super::{exit, human_time::from_kube};
 use crate::api::{BitbucketToken, ConditionType, ExpirySource};
 
 /// The overall answer, from the `Ready` condition.
@@ -71,7 +71,7 @@ pub struct TokenView {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Failures {
-    pub failed_validation_attempts: u64,
+    pub failed_validation_attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_failure_time: Option<DateTime<Utc>>,
 }
@@ -149,20 +149,12 @@ pub struct StatusReport {
 impl StatusReport {
     /// The report's parts that come from the BitbucketToken alone; the Secret and the Events are
     /// filled in by the caller.
-    pub fn from_object(fetched: &Fetched) -> Self {
-        let bbt = &fetched.token;
+    pub fn from_object(bbt: &BitbucketToken) -> Self {
         let status = bbt.status.clone().unwrap_or_default();
         let spec = &bbt.spec;
         let failures = Failures {
-            failed_validation_attempts: fetched
-                .raw_status("failedValidationAttempts")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0),
-            last_failure_time: fetched
-                .raw_status("lastFailureTime")
-                .and_then(serde_json::Value::as_str)
-                .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-                .map(|at| at.with_timezone(&Utc)),
+            failed_validation_attempts: status.failed_validation_attempts.unwrap_or(0),
+            last_failure_time: status.last_failure_time,
         };
         Self {
             name: bbt.metadata.name.clone().unwrap_or_default(),

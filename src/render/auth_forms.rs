@@ -7,7 +7,7 @@ use crate::api::{OutputFormat, TokenKind};
 const BASIC_FORMATS: [OutputFormat; 3] = [
     OutputFormat::GitCredentials,
     OutputFormat::BasicAuth,
-    OutputFormat::Argocd,
+    OutputFormat::ArgoCd,
 ];
 
 /// The username of an HTTP Basic form the Secret rendered for `formats` would carry and that the
@@ -38,7 +38,7 @@ mod tests {
             extra_basic_user(
                 K::HttpAccessToken,
                 Some("svc-ci"),
-                &[F::BasicAuth, F::Argocd]
+                &[F::BasicAuth, F::ArgoCd]
             ),
             Some("svc-ci")
         );
@@ -47,7 +47,7 @@ mod tests {
             Some("svc-ci")
         );
         assert_eq!(
-            extra_basic_user(K::HttpAccessToken, Some("svc-ci"), &[F::Gitconfig, F::Env]),
+            extra_basic_user(K::HttpAccessToken, Some("svc-ci"), &[F::GitConfig, F::Env]),
             None
         );
         assert_eq!(

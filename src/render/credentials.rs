@@ -7,7 +7,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::RenderError;
 use super::gitconfig::reject_control;
-use crate::api::TokenKind;
+use crate::api::{OutputFormat, TokenKind};
 use crate::token::SecretToken;
 
 /// Git username Bitbucket Cloud expects with repository, project and workspace access tokens.
@@ -41,11 +41,11 @@ pub(crate) fn basic_username(
 }
 
 /// Like [`basic_username`], for a format that cannot work without one.
-pub(crate) fn required_basic_username<'a>(
+pub(crate) fn required_basic_username(
     kind: TokenKind,
-    username: Option<&'a str>,
-    format: &'static str,
-) -> Result<&'a str, RenderError> {
+    username: Option<&str>,
+    format: OutputFormat,
+) -> Result<&str, RenderError> {
     basic_username(kind, username)?.ok_or(RenderError::BearerOnly { format })
 }
 
@@ -70,7 +70,7 @@ pub(crate) fn authorization(
     token: &SecretToken,
 ) -> Result<String, RenderError> {
     if git_uses_basic(kind) {
-        let user = required_basic_username(kind, username, "gitconfig")?;
+        let user = required_basic_username(kind, username, OutputFormat::GitConfig)?;
         let pair = format!("{user}:{}", token.expose());
         Ok(format!("Basic {}", STANDARD.encode(pair)))
     } else {
@@ -149,9 +149,9 @@ mod tests {
         );
         assert_eq!(basic_username(HttpAccessToken, None), Ok(None));
         assert_eq!(
-            required_basic_username(HttpAccessToken, None, "basicAuth"),
+            required_basic_username(HttpAccessToken, None, OutputFormat::BasicAuth),
             Err(RenderError::BearerOnly {
-                format: "basicAuth"
+                format: OutputFormat::BasicAuth
             })
         );
     }

@@ -1,6 +1,6 @@
 //! Why a BitbucketToken cannot be rendered. Every message names the spec field to change.
 
-use crate::api::TokenKind;
+use crate::api::{OutputFormat, TokenKind};
 
 /// A spec (or server setting) that cannot be turned into a rendered Secret.
 ///
@@ -8,7 +8,7 @@ use crate::api::TokenKind;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
     #[error(
-        "target.formats is empty: list at least one of gitconfig, gitCredentials, basicAuth, bearerToken, env, argocd"
+        "target.formats is empty: list at least one of GitConfig, GitCredentials, BasicAuth, BearerToken, Env, ArgoCD"
     )]
     NoFormats,
 
@@ -46,12 +46,12 @@ pub enum RenderError {
     MissingUsername { kind: TokenKind },
 
     #[error(
-        "format {format} needs a username and password, but a Data Center HTTP access token without token.username works only as a Bearer token: use the gitconfig, env or bearerToken formats instead, or set token.username if this is a personal access token"
+        "format {format} needs a username and password, but a Data Center HTTP access token without token.username works only as a Bearer token: use the GitConfig, Env or BearerToken formats instead, or set token.username if this is a personal access token"
     )]
-    BearerOnly { format: &'static str },
+    BearerOnly { format: OutputFormat },
 
     #[error(
-        "format bearerToken cannot carry a {kind}: Bitbucket accepts it only together with a username (HTTP Basic); remove bearerToken from target.formats and use basicAuth, gitconfig or gitCredentials"
+        "format BearerToken cannot carry a {kind}: Bitbucket accepts it only together with a username (HTTP Basic); remove BearerToken from target.formats and use BasicAuth, GitConfig or GitCredentials"
     )]
     BasicOnly { kind: TokenKind },
 

@@ -89,12 +89,12 @@ pub(crate) fn apply(
     out: &mut Output,
 ) -> Result<(), RenderError> {
     match format {
-        OutputFormat::Gitconfig => gitconfig(cx, out),
+        OutputFormat::GitConfig => gitconfig(cx, out),
         OutputFormat::GitCredentials => git_credentials(cx, out),
         OutputFormat::BasicAuth => basic_auth(cx, out),
         OutputFormat::BearerToken => bearer_token(cx, out),
         OutputFormat::Env => env(cx, out),
-        OutputFormat::Argocd => argocd(cx, out),
+        OutputFormat::ArgoCd => argocd(cx, out),
     }
 }
 
@@ -135,7 +135,7 @@ fn ca_info(cx: &Context<'_>) -> Result<(String, String), RenderError> {
 
 /// `.git-credentials` plus `[credential "<url>"]` sections pointing git's `store` helper at it.
 fn git_credentials(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
-    let user = required_basic_username(cx.kind, cx.username, "gitCredentials")?;
+    let user = required_basic_username(cx.kind, cx.username, OutputFormat::GitCredentials)?;
     let store_file = credentials_path(cx.mount_path)?;
     let helper = format!("store --file={store_file}");
     for url in cx.scope.match_urls() {
@@ -185,7 +185,7 @@ fn git_credentials(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError
 /// projects or workspaces on one host can share a ServiceAccount; it writes one
 /// `[credential "<url>"] username` section and one `.git-credentials` line per URL.
 fn basic_auth(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
-    let user = required_basic_username(cx.kind, cx.username, "basicAuth")?;
+    let user = required_basic_username(cx.kind, cx.username, OutputFormat::BasicAuth)?;
     out.put(keys::USERNAME, user.to_string())?;
     out.put(keys::PASSWORD, cx.token.expose().to_string())?;
     out.basic_auth_type = true;
@@ -199,7 +199,7 @@ fn basic_auth(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
     Ok(())
 }
 
-/// `bearerToken`, for tokens Bitbucket accepts as Bearer.
+/// `BearerToken`: the `bearerToken` key, for tokens Bitbucket accepts as Bearer.
 fn bearer_token(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
     if is_basic_only(cx.kind) {
         return Err(RenderError::BasicOnly { kind: cx.kind });
@@ -208,7 +208,7 @@ fn bearer_token(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
 }
 
 /// `GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_<n>`, `GIT_CONFIG_VALUE_<n>` (git 2.31 or newer): the
-/// gitconfig format's entries as environment variables — per URL spelling an empty `extraHeader`
+/// GitConfig format's entries as environment variables — per URL spelling an empty `extraHeader`
 /// (the reset) and the header, and with a private CA `http.<base>/.sslCAInfo` first.
 fn env(cx: &Context<'_>, out: &mut Output) -> Result<(), RenderError> {
     let header = format!(

@@ -227,7 +227,7 @@ fn extra_header_reaches_git_only_inside_the_target() {
             server: &scenario.server,
             access: &scenario.access,
             username: None,
-            formats: &[F::Gitconfig],
+            formats: &[F::GitConfig],
             mount_path: "/unused",
             ca_bundle: None,
         })

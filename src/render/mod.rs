@@ -29,7 +29,7 @@ pub use error::RenderError;
 use crate::api::{AccessSpec, OutputFormat, TokenKind};
 use crate::token::{REDACTED, SecretToken};
 
-/// Secret type when `basicAuth` is among the formats.
+/// Secret type when `BasicAuth` is among the formats.
 pub const SECRET_TYPE_BASIC_AUTH: &str = "kubernetes.io/basic-auth";
 /// Secret type otherwise.
 pub const SECRET_TYPE_OPAQUE: &str = "Opaque";
@@ -42,17 +42,17 @@ pub const TEKTON_GIT_ANNOTATION_PREFIX: &str = "tekton.dev/git-";
 
 /// The Secret data keys the formats write.
 pub mod keys {
-    /// gitconfig and gitCredentials.
+    /// GitConfig and GitCredentials.
     pub const GITCONFIG: &str = ".gitconfig";
-    /// gitCredentials.
+    /// GitCredentials.
     pub const GIT_CREDENTIALS: &str = ".git-credentials";
-    /// basicAuth and argocd.
+    /// BasicAuth and ArgoCD.
     pub const USERNAME: &str = "username";
-    /// basicAuth and argocd.
+    /// BasicAuth and ArgoCD.
     pub const PASSWORD: &str = "password";
-    /// bearerToken and argocd.
+    /// BearerToken and ArgoCD.
     pub const BEARER_TOKEN: &str = "bearerToken";
-    /// argocd.
+    /// ArgoCD.
     pub const URL: &str = "url";
     /// env (with `GIT_CONFIG_KEY_<n>` and `GIT_CONFIG_VALUE_<n>`).
     pub const GIT_CONFIG_COUNT: &str = "GIT_CONFIG_COUNT";

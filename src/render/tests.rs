@@ -125,11 +125,11 @@ fn gitconfig_for_every_kind() {
     );
     let table = [
         (
-            case("rat", K::RepositoryAccessToken, None, &[F::Gitconfig]),
+            case("rat", K::RepositoryAccessToken, None, &[F::GitConfig]),
             cloud_repo_headers(BASIC_XTA),
         ),
         (
-            case("pat", K::ProjectAccessToken, None, &[F::Gitconfig]),
+            case("pat", K::ProjectAccessToken, None, &[F::GitConfig]),
             cloud_repo_headers(BASIC_XTA),
         ),
         (
@@ -137,20 +137,20 @@ fn gitconfig_for_every_kind() {
                 "wat",
                 K::WorkspaceAccessToken,
                 Some("ignored"),
-                &[F::Gitconfig],
+                &[F::GitConfig],
             ),
             cloud_repo_headers(BASIC_XTA),
         ),
         (
-            case("api default user", K::ApiToken, None, &[F::Gitconfig]),
+            case("api default user", K::ApiToken, None, &[F::GitConfig]),
             cloud_repo_headers(BASIC_API),
         ),
         (
-            case("api with user", K::ApiToken, Some("dev"), &[F::Gitconfig]),
+            case("api with user", K::ApiToken, Some("dev"), &[F::GitConfig]),
             cloud_repo_headers(BASIC_DEV),
         ),
         (
-            case("app password", K::AppPassword, Some("dev"), &[F::Gitconfig]),
+            case("app password", K::AppPassword, Some("dev"), &[F::GitConfig]),
             cloud_repo_headers(BASIC_DEV),
         ),
         (
@@ -158,7 +158,7 @@ fn gitconfig_for_every_kind() {
                 "dc project token",
                 K::HttpAccessToken,
                 None,
-                &[F::Gitconfig],
+                &[F::GitConfig],
             ),
             dc_headers.clone(),
         ),
@@ -167,7 +167,7 @@ fn gitconfig_for_every_kind() {
                 "dc personal token",
                 K::HttpAccessToken,
                 Some("dev"),
-                &[F::Gitconfig],
+                &[F::GitConfig],
             ),
             dc_headers,
         ),
@@ -401,7 +401,7 @@ fn env_mirrors_the_gitconfig_headers() {
 fn argocd_repository_or_repo_creds() {
     let label = |value| map(&[("argocd.argoproj.io/secret-type", value)]);
 
-    let one_repo = case("rat", K::RepositoryAccessToken, None, &[F::Argocd])
+    let one_repo = case("rat", K::RepositoryAccessToken, None, &[F::ArgoCd])
         .render()
         .unwrap();
     assert_eq!(
@@ -415,7 +415,7 @@ fn argocd_repository_or_repo_creds() {
     assert_eq!(one_repo.labels, label("repository"));
     assert_eq!(one_repo.type_, "Opaque");
 
-    let mut several = case("api", K::ApiToken, Some("dev"), &[F::Argocd]);
+    let mut several = case("api", K::ApiToken, Some("dev"), &[F::ArgoCd]);
     several.access = access(Some("acme"), None, &["payments", "ledger"]);
     let several = several.render().unwrap();
     assert_eq!(
@@ -428,7 +428,7 @@ fn argocd_repository_or_repo_creds() {
     );
     assert_eq!(several.labels, label("repo-creds"));
 
-    let dc_project = case("dc", K::HttpAccessToken, None, &[F::Argocd])
+    let dc_project = case("dc", K::HttpAccessToken, None, &[F::ArgoCd])
         .render()
         .unwrap();
     assert_eq!(
@@ -440,7 +440,7 @@ fn argocd_repository_or_repo_creds() {
     );
     assert_eq!(dc_project.labels, label("repo-creds"));
 
-    let mut dc_repo = case("dc personal", K::HttpAccessToken, Some("dev"), &[F::Argocd]);
+    let mut dc_repo = case("dc personal", K::HttpAccessToken, Some("dev"), &[F::ArgoCd]);
     dc_repo.access = access(None, Some("PAY"), &["payments"]);
     let dc_repo = dc_repo.render().unwrap();
     assert_eq!(
@@ -460,12 +460,12 @@ fn argocd_repository_or_repo_creds() {
 #[test]
 fn basic_auth_with_other_formats_keeps_the_basic_auth_type() {
     let all = [
-        F::Argocd,
+        F::ArgoCd,
         F::Env,
         F::BearerToken,
         F::BasicAuth,
         F::GitCredentials,
-        F::Gitconfig,
+        F::GitConfig,
     ];
     let secret = case("all", K::RepositoryAccessToken, None, &all)
         .render()
@@ -499,10 +499,10 @@ fn basic_auth_with_other_formats_keeps_the_basic_auth_type() {
 
 #[test]
 fn format_order_and_repetition_do_not_matter() {
-    let a = case("a", K::ApiToken, None, &[F::Env, F::Gitconfig, F::Env])
+    let a = case("a", K::ApiToken, None, &[F::Env, F::GitConfig, F::Env])
         .render()
         .unwrap();
-    let b = case("b", K::ApiToken, None, &[F::Gitconfig, F::Env])
+    let b = case("b", K::ApiToken, None, &[F::GitConfig, F::Env])
         .render()
         .unwrap();
     assert_eq!(a, b);
@@ -519,36 +519,36 @@ fn errors_name_what_to_change() {
                 &[F::GitCredentials],
             ),
             RenderError::BearerOnly {
-                format: "gitCredentials",
+                format: F::GitCredentials,
             },
-            "use the gitconfig, env or bearerToken formats instead, or set token.username",
+            "use the GitConfig, Env or BearerToken formats instead, or set token.username",
         ),
         (
             case(
                 "dc basicAuth",
                 K::HttpAccessToken,
                 None,
-                &[F::Gitconfig, F::BasicAuth],
+                &[F::GitConfig, F::BasicAuth],
             ),
             RenderError::BearerOnly {
-                format: "basicAuth",
+                format: F::BasicAuth,
             },
             "set token.username if this is a personal access token",
         ),
         (
             case("api bearer", K::ApiToken, None, &[F::BearerToken]),
             RenderError::BasicOnly { kind: K::ApiToken },
-            "remove bearerToken from target.formats",
+            "remove BearerToken from target.formats",
         ),
         (
             case("app bearer", K::AppPassword, Some("dev"), &[F::BearerToken]),
             RenderError::BasicOnly {
                 kind: K::AppPassword,
             },
-            "use basicAuth, gitconfig or gitCredentials",
+            "use BasicAuth, GitConfig or GitCredentials",
         ),
         (
-            case("app no user", K::AppPassword, None, &[F::Gitconfig]),
+            case("app no user", K::AppPassword, None, &[F::GitConfig]),
             RenderError::MissingUsername {
                 kind: K::AppPassword,
             },
@@ -562,7 +562,7 @@ fn errors_name_what_to_change() {
         (
             Case {
                 server: dc(),
-                ..case("rat on dc", K::RepositoryAccessToken, None, &[F::Gitconfig])
+                ..case("rat on dc", K::RepositoryAccessToken, None, &[F::GitConfig])
             },
             RenderError::KindServerMismatch {
                 kind: K::RepositoryAccessToken,
@@ -573,7 +573,7 @@ fn errors_name_what_to_change() {
         (
             Case {
                 server: cloud(),
-                ..case("dc on cloud", K::HttpAccessToken, None, &[F::Gitconfig])
+                ..case("dc on cloud", K::HttpAccessToken, None, &[F::GitConfig])
             },
             RenderError::KindServerMismatch {
                 kind: K::HttpAccessToken,
@@ -582,7 +582,7 @@ fn errors_name_what_to_change() {
             "every other kind is for Bitbucket Cloud",
         ),
         (
-            case("colon", K::ApiToken, Some("a:b"), &[F::Gitconfig]),
+            case("colon", K::ApiToken, Some("a:b"), &[F::GitConfig]),
             RenderError::ColonInUsername,
             "token.username must not contain ':'",
         ),
@@ -640,11 +640,11 @@ fn debug_never_shows_data_values() {
         K::ApiToken,
         Some("dev"),
         &[
-            F::Gitconfig,
+            F::GitConfig,
             F::GitCredentials,
             F::BasicAuth,
             F::Env,
-            F::Argocd,
+            F::ArgoCd,
         ],
     )
     .render()
@@ -693,7 +693,7 @@ fn a_private_ca_is_carried_and_named_to_git_for_the_data_center_base_only() {
     };
     let ca_section = "[http \"https://git.example.com/bitbucket/\"]\n\
                       \tsslCAInfo = \"/etc/bitbucket-git/ca.crt\"\n";
-    for formats in [&[F::Gitconfig][..], &[F::GitCredentials], &F::DEFAULT] {
+    for formats in [&[F::GitConfig][..], &[F::GitCredentials], &F::DEFAULT] {
         let secret = render_with(formats, dc());
         assert_eq!(secret.data["ca.crt"], pem, "{formats:?}");
         assert!(
@@ -715,7 +715,7 @@ fn a_private_ca_is_carried_and_named_to_git_for_the_data_center_base_only() {
         )
     );
     assert_eq!(env.data["GIT_CONFIG_COUNT"], "5");
-    for format in [F::BasicAuth, F::BearerToken, F::Argocd] {
+    for format in [F::BasicAuth, F::BearerToken, F::ArgoCd] {
         assert_eq!(
             render_with(&[format], dc()).data["ca.crt"],
             pem,
@@ -723,7 +723,7 @@ fn a_private_ca_is_carried_and_named_to_git_for_the_data_center_base_only() {
         );
     }
     // Cloud has no caBundleSecretRef; a stray bundle changes nothing.
-    let cloud = render_with(&[F::Gitconfig], cloud());
+    let cloud = render_with(&[F::GitConfig], cloud());
     assert!(!cloud.data.contains_key("ca.crt"));
     assert!(!cloud.data[".gitconfig"].contains("sslCAInfo"));
 }

@@ -97,7 +97,7 @@ impl Env {
             }});
         }
         let object: BitbucketToken = serde_json::from_value(json!({
-            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+            "apiVersion": "bitbucket-token-operator.io/v1beta1",
             "kind": "BitbucketToken",
             "metadata": {"name": name},
             "spec": spec,
