@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs, from Debian through apt, what the real node needs besides the binaries that
 # install-tools.sh builds: runc, the CNI plugins (/usr/lib/cni), iptables, conntrack, and for the
-# images umoci, debootstrap and gcc + libc6-dev (the static pause binary). Needs root. Skips
-# everything when all of it is already there.
+# images umoci, debootstrap and gcc + libc6-dev (the static pause binary), and tmux (the terminal
+# tests/kubectl_bbt.rs shows `kubectl bbt status` in). Needs root. Skips everything when all of it
+# is already there.
 set -euo pipefail
 need=()
 for pair in runc:/usr/sbin/runc containernetworking-plugins:/usr/lib/cni/bridge iptables:/usr/sbin/iptables \
     conntrack:/usr/sbin/conntrack umoci:/usr/bin/umoci debootstrap:/usr/sbin/debootstrap \
-    gcc:/usr/bin/gcc libc6-dev:/usr/lib/x86_64-linux-gnu/libc.a; do
+    gcc:/usr/bin/gcc libc6-dev:/usr/lib/x86_64-linux-gnu/libc.a tmux:/usr/bin/tmux; do
   [ -e "${pair#*:}" ] || need+=("${pair%%:*}")
 done
 [ ${#need[@]} -eq 0 ] && { echo "[install-node-packages] all present"; exit 0; }

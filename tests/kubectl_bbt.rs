@@ -137,8 +137,11 @@ impl Env {
 
     /// `kubectl-bbt <args> -n <ns> --kubeconfig <kubeconfig>`, with the simulator as Bitbucket
     /// Cloud and its CA trusted for `check`.
-    fn bbt_as(&self, kubeconfig: &Path, args: &[&str]) -> Output {
-        let mut command = Command::new(self.plugin());
+    ///
+    /// Commands run as child processes awaited on the runtime, which keeps serving the
+    /// in-process simulator meanwhile.
+    async fn bbt_as(&self, kubeconfig: &Path, args: &[&str]) -> Output {
+        let mut command = tokio::process::Command::new(self.plugin());
         command
             .args(args)
             .args(["-n", &self.ns.name, "--kubeconfig"])
@@ -150,13 +153,13 @@ impl Env {
                 .arg("--ca-file")
                 .arg(self.dir.path().join("sim-ca.pem"));
         }
-        let output = command.output().expect("run kubectl-bbt");
+        let output = command.output().await.expect("run kubectl-bbt");
         self.assert_no_secret_printed(&output);
         output
     }
 
-    fn bbt(&self, args: &[&str]) -> Output {
-        self.bbt_as(kubeconfig_path(), args)
+    async fn bbt(&self, args: &[&str]) -> Output {
+        self.bbt_as(kubeconfig_path(), args).await
     }
 
     /// No fixture token's secret (nor its base64) appears in what the command printed.
@@ -174,8 +177,8 @@ impl Env {
     }
 
     /// `status -o json`, parsed.
-    fn status_json(&self, name: &str) -> Value {
-        let output = self.bbt(&["status", name, "-o", "json"]);
+    async fn status_json(&self, name: &str) -> Value {
+        let output = self.bbt(&["status", name, "-o", "json"]).await;
         serde_json::from_slice(&output.stdout)
             .unwrap_or_else(|e| panic!("status -o json is JSON ({e}):\n{}", describe(&output)))
     }
@@ -183,7 +186,7 @@ impl Env {
     /// Waits until `status` lists an Event with `reason`.
     async fn wait_event(&self, name: &str, reason: &str) -> Value {
         wait_until(&format!("Event {reason} in status"), WAIT, || async {
-            self.status_json(name)["events"]
+            self.status_json(name).await["events"]
                 .as_array()
                 .and_then(|events| events.iter().find(|e| e["reason"] == reason).cloned())
         })
@@ -224,7 +227,7 @@ async fn healthy_token_status_revalidate_and_check() {
         .await;
     env.wait_event("payments", "SecretRendered").await;
 
-    let status = env.bbt(&["status", "payments"]);
+    let status = env.bbt(&["status", "payments"]).await;
     assert_exit(&status, 0);
     let text = stdout(&status);
     for expected in [
@@ -232,7 +235,7 @@ async fn healthy_token_status_revalidate_and_check() {
         "Ready       True     SecretRendered",
         "TokenValid  True     Valid",
         "Token:       RepositoryAccessToken in Secret payments-token, key token (sha256:",
-        "Access:      read access to acme/payments",
+        "Access:      Read access to acme/payments",
         "Scopes:      repository, repository:write",
         "Validated:",
         "Next check:",
@@ -245,7 +248,7 @@ async fn healthy_token_status_revalidate_and_check() {
         assert!(text.contains(expected), "{expected:?} missing:\n{text}");
     }
 
-    let report = env.status_json("payments");
+    let report = env.status_json("payments").await;
     assert_eq!(report["verdict"], "Ready");
     let keys: Vec<&str> = report["secret"]["keys"]
         .as_array()
@@ -254,7 +257,7 @@ async fn healthy_token_status_revalidate_and_check() {
         .map(|k| k["key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, [".git-credentials", ".gitconfig"]);
-    let yaml = env.bbt(&["status", "payments", "-o", "yaml"]);
+    let yaml = env.bbt(&["status", "payments", "-o", "yaml"]).await;
     assert_exit(&yaml, 0);
     let from_yaml: Value = serde_saphyr::from_str(&stdout(&yaml)).expect("YAML");
     assert_eq!(from_yaml["secret"], report["secret"]);
@@ -262,7 +265,9 @@ async fn healthy_token_status_revalidate_and_check() {
 
     // revalidate --wait: a fresh request to Bitbucket, and its verdict.
     let before = env.world.sim.requests_for_token("rat-rw");
-    let revalidate = env.bbt(&["revalidate", "payments", "--wait", "--timeout", "60s"]);
+    let revalidate = env
+        .bbt(&["revalidate", "payments", "--wait", "--timeout", "60s"])
+        .await;
     assert_exit(&revalidate, 0);
     assert!(
         stdout(&revalidate).contains("TokenValid  True     Valid"),
@@ -274,14 +279,14 @@ async fn healthy_token_status_revalidate_and_check() {
         "revalidate made the operator ask Bitbucket again"
     );
 
-    let check = env.bbt(&["check", "payments"]);
+    let check = env.bbt(&["check", "payments"]).await;
     assert_exit(&check, 0);
     assert!(
         stdout(&check).starts_with("VALID: "),
         "{}",
         describe(&check)
     );
-    let check_json = env.bbt(&["check", "payments", "-o", "json"]);
+    let check_json = env.bbt(&["check", "payments", "-o", "json"]).await;
     assert_exit(&check_json, 0);
     let verdict: Value = serde_json::from_slice(&check_json.stdout).expect("JSON");
     assert_eq!(verdict["verdict"], "valid");
@@ -293,7 +298,7 @@ async fn healthy_token_status_revalidate_and_check() {
         env.dir.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let through_kubectl = Command::new(bin_dir().join("kubectl"))
+    let through_kubectl = tokio::process::Command::new(bin_dir().join("kubectl"))
         .args([
             "bbt",
             "status",
@@ -305,6 +310,7 @@ async fn healthy_token_status_revalidate_and_check() {
         .arg(kubeconfig_path())
         .env("PATH", path)
         .output()
+        .await
         .expect("run kubectl bbt");
     assert_exit(&through_kubectl, 0);
     assert!(stdout(&through_kubectl).contains("payments: Ready"));
@@ -352,7 +358,7 @@ async fn expiring_token_says_when() {
     let env = Env::start("bbt-expiring").await;
     create_expiring(&env, "ledger").await;
     env.wait_event("ledger", "TokenExpiringSoon").await;
-    let status = env.bbt(&["status", "ledger"]);
+    let status = env.bbt(&["status", "ledger"]).await;
     assert_exit(&status, 0);
     let text = stdout(&status);
     for expected in [
@@ -365,11 +371,11 @@ async fn expiring_token_says_when() {
     ] {
         assert!(text.contains(expected), "{expected:?} missing:\n{text}");
     }
-    let report = env.status_json("ledger");
+    let report = env.status_json("ledger").await;
     assert_eq!(report["expirySource"], "Bitbucket");
     // check NAME reads the CA bundle Secret too, and sends the token only to the host the
     // operator accepted.
-    let check = env.bbt(&["check", "ledger", "-o", "json"]);
+    let check = env.bbt(&["check", "ledger", "-o", "json"]).await;
     assert_exit(&check, 0);
     let verdict: Value = serde_json::from_slice(&check.stdout).expect("JSON");
     assert_eq!(verdict["verdict"], "valid", "{}", describe(&check));
@@ -385,7 +391,7 @@ async fn revoked_token_is_not_ready_everywhere() {
         .await;
     env.world.sim.revoke("rat-ro");
 
-    let revalidate = env.bbt(&["revalidate", "payments", "--wait"]);
+    let revalidate = env.bbt(&["revalidate", "payments", "--wait"]).await;
     assert_exit(&revalidate, 1);
     let text = stdout(&revalidate);
     assert!(text.contains("NOT READY"), "{}", describe(&revalidate));
@@ -395,7 +401,7 @@ async fn revoked_token_is_not_ready_everywhere() {
         describe(&revalidate)
     );
 
-    let status = env.bbt(&["status", "payments"]);
+    let status = env.bbt(&["status", "payments"]).await;
     assert_exit(&status, 1);
     assert!(
         stdout(&status).contains("Secret payments-git (Opaque)"),
@@ -404,7 +410,7 @@ async fn revoked_token_is_not_ready_everywhere() {
     );
     env.wait_event("payments", "TokenRevoked").await;
 
-    let check = env.bbt(&["check", "payments"]);
+    let check = env.bbt(&["check", "payments"]).await;
     assert_exit(&check, 1);
     assert!(
         stdout(&check).starts_with("INVALID (Revoked): "),
@@ -428,7 +434,7 @@ async fn missing_token_secret() {
     env.wait_condition("payments", "TokenValid", "False", "SourceSecretNotFound")
         .await;
 
-    let status = env.bbt(&["status", "payments"]);
+    let status = env.bbt(&["status", "payments"]).await;
     assert_exit(&status, 1);
     let text = stdout(&status);
     assert!(text.contains("SourceSecretNotFound"), "{text}");
@@ -437,7 +443,7 @@ async fn missing_token_secret() {
         "{text}"
     );
 
-    let check = env.bbt(&["check", "payments"]);
+    let check = env.bbt(&["check", "payments"]).await;
     assert_exit(&check, 1);
     assert!(
         stdout(&check).starts_with("INVALID (SourceSecretNotFound): Secret nowhere"),
@@ -445,7 +451,9 @@ async fn missing_token_secret() {
         describe(&check)
     );
     // The operator answers the request without asking Bitbucket.
-    let revalidate = env.bbt(&["revalidate", "payments", "--wait", "--timeout", "30s"]);
+    let revalidate = env
+        .bbt(&["revalidate", "payments", "--wait", "--timeout", "30s"])
+        .await;
     assert_exit(&revalidate, 1);
     assert!(stdout(&revalidate).contains("SourceSecretNotFound"));
     env.ns.delete().await;
@@ -507,7 +515,7 @@ async fn a_caller_who_may_not_read_the_secret() {
     }
     let viewer = service_account_kubeconfig(env.dir.path(), ns, "viewer");
 
-    let check = env.bbt_as(&viewer, &["check", "payments"]);
+    let check = env.bbt_as(&viewer, &["check", "payments"]).await;
     assert_exit(&check, 4);
     let message = stderr(&check);
     for expected in [
@@ -520,26 +528,31 @@ async fn a_caller_who_may_not_read_the_secret() {
             "{expected:?} missing:\n{message}"
         );
     }
-    let as_json = env.bbt_as(&viewer, &["check", "payments", "-o", "json"]);
+    let as_json = env
+        .bbt_as(&viewer, &["check", "payments", "-o", "json"])
+        .await;
     assert_exit(&as_json, 4);
     let error: Value = serde_json::from_slice(&as_json.stdout).expect("JSON");
     assert_eq!(error["verdict"], "error");
 
-    let status = env.bbt_as(&viewer, &["status", "payments"]);
+    let status = env.bbt_as(&viewer, &["status", "payments"]).await;
     assert_exit(&status, 0);
     let text = stdout(&status);
     assert!(
         text.contains("Secret payments-git: keys not shown:") && text.contains("forbidden"),
         "{text}"
     );
-    let revalidate = env.bbt_as(&viewer, &["revalidate", "payments", "--wait"]);
+    let revalidate = env
+        .bbt_as(&viewer, &["revalidate", "payments", "--wait"])
+        .await;
     assert_exit(&revalidate, 0);
 
     // Elsewhere the ServiceAccount may not even read BitbucketTokens.
-    let other = Command::new(env.plugin())
+    let other = tokio::process::Command::new(env.plugin())
         .args(["status", "payments", "-n", "default", "--kubeconfig"])
         .arg(&viewer)
         .output()
+        .await
         .expect("run");
     assert_exit(&other, 4);
     assert!(stderr(&other).contains("you may not get BitbucketToken"));
@@ -554,7 +567,7 @@ async fn a_name_that_does_not_exist() {
         &["revalidate", "ghost", "--wait"],
         &["check", "ghost"],
     ] {
-        let output = env.bbt(args);
+        let output = env.bbt(args).await;
         assert_exit(&output, 3);
         assert!(
             stderr(&output).contains(&format!(
@@ -566,6 +579,19 @@ async fn a_name_that_does_not_exist() {
         );
     }
     env.ns.delete().await;
+}
+
+/// `kubectl-bbt status payments <args>` with `$KUBECONFIG` set to `kubeconfig_env`.
+async fn status_with(env: &Env, kubeconfig_env: String, args: &[&str]) -> Output {
+    let output = tokio::process::Command::new(env.plugin())
+        .args(["status", "payments"])
+        .args(args)
+        .env("KUBECONFIG", kubeconfig_env)
+        .output()
+        .await
+        .expect("run");
+    env.assert_no_secret_printed(&output);
+    output
 }
 
 /// Writes a kubeconfig with `value` as JSON (a subset of YAML).
@@ -605,16 +631,6 @@ async fn kubeconfig_flags_and_files_as_kubectl() {
             "current-context": "dead",
         }),
     );
-    let run = |kubeconfig_env: String, args: &[&str]| {
-        let output = Command::new(env.plugin())
-            .args(["status", "payments"])
-            .args(args)
-            .env("KUBECONFIG", kubeconfig_env)
-            .output()
-            .expect("run");
-        env.assert_no_secret_printed(&output);
-        output
-    };
     let joined = |paths: &[&Path]| {
         std::env::join_paths(paths)
             .unwrap()
@@ -622,18 +638,27 @@ async fn kubeconfig_flags_and_files_as_kubectl() {
             .into_owned()
     };
     // Merged, the first file's current-context wins: B's dead cluster.
-    assert_exit(&run(joined(&[&b, &a]), &[]), 4);
+    assert_exit(&status_with(&env, joined(&[&b, &a]), &[]).await, 4);
     // --context picks A's context, and its namespace, from the merged files.
-    assert_exit(&run(joined(&[&b, &a]), &["--context", "here"]), 0);
-    assert_exit(&run(joined(&[&a, &b]), &[]), 0);
-    assert_exit(&run(joined(&[&a, &b]), &["--context", "dead"]), 4);
+    assert_exit(
+        &status_with(&env, joined(&[&b, &a]), &["--context", "here"]).await,
+        0,
+    );
+    assert_exit(&status_with(&env, joined(&[&a, &b]), &[]).await, 0);
+    assert_exit(
+        &status_with(&env, joined(&[&a, &b]), &["--context", "dead"]).await,
+        4,
+    );
     // Files that do not exist are skipped, as kubectl does.
     let missing = env.dir.path().join("missing.yaml");
-    assert_exit(&run(joined(&[&missing, &a]), &[]), 0);
+    assert_exit(&status_with(&env, joined(&[&missing, &a]), &[]).await, 0);
     // --kubeconfig replaces $KUBECONFIG; -n replaces the context's namespace.
     let a_text = a.display().to_string();
-    assert_exit(&run(joined(&[&b]), &["--kubeconfig", &a_text]), 0);
-    let elsewhere = run(joined(&[&a]), &["-n", "default"]);
+    assert_exit(
+        &status_with(&env, joined(&[&b]), &["--kubeconfig", &a_text]).await,
+        0,
+    );
+    let elsewhere = status_with(&env, joined(&[&a]), &["-n", "default"]).await;
     assert_exit(&elsewhere, 3);
     assert!(stderr(&elsewhere).contains("not found in namespace default"));
     env.ns.delete().await;
@@ -687,8 +712,9 @@ fn help_completion_and_version() {
     let complete = Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "source {}; COMP_WORDS=(kubectl-bbt st); COMP_CWORD=1; COMP_LINE='kubectl-bbt st'; COMP_POINT=14; \
-             _kubectl-bbt kubectl-bbt st kubectl-bbt; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            "source {}; f=$(complete -p kubectl-bbt | sed -E 's/.*-F ([^ ]+).*/\\1/'); \
+             COMP_WORDS=(kubectl-bbt st); COMP_CWORD=1; COMP_LINE='kubectl-bbt st'; COMP_POINT=14; \
+             \"$f\" kubectl-bbt st kubectl-bbt; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
             script.display()
         ))
         .output()
@@ -782,8 +808,11 @@ async fn a_person_reads_status_in_a_terminal() {
     ]);
     assert_exit(&started, 0);
     assert_exit(&tmux(&["set-option", "-g", "remain-on-exit", "on"]), 0);
-    assert_exit(&tmux(&["send-keys", "-t", "bbt", "clear; ", "-l"]), 0);
-    assert_exit(&tmux(&["send-keys", "-t", "bbt", &command, "Enter"]), 0);
+    assert_exit(
+        &tmux(&["send-keys", "-t", "bbt", "-l", &format!("clear; {command}")]),
+        0,
+    );
+    assert_exit(&tmux(&["send-keys", "-t", "bbt", "Enter"]), 0);
     let screen = wait_until("status on the tmux screen", WAIT, || async {
         // -J joins lines the terminal wrapped, so a line too long for it shows as one.
         let capture = tmux(&["capture-pane", "-p", "-J", "-t", "bbt"]);

@@ -238,13 +238,13 @@ fn read_ca_file(args: &ClusterCheckArgs) -> Result<Option<Vec<u8>>, CheckError> 
 }
 
 /// True when the operator's status says Bitbucket accepted this very token before (so a 401 now
-/// means revoked), as the operator decides it.
+/// means revoked): same fingerprint, and `TokenValid` is True or already says `Revoked`.
 fn accepted_before(status: &BitbucketTokenStatus, fingerprint: &str) -> bool {
     status.token_fingerprint.as_deref() == Some(fingerprint)
-        && status
-            .conditions
-            .iter()
-            .any(|c| c.type_ == ConditionType::TokenValid.as_str() && c.status == "True")
+        && status.conditions.iter().any(|c| {
+            c.type_ == ConditionType::TokenValid.as_str()
+                && (c.status == "True" || c.reason == Reason::Revoked.as_str())
+        })
 }
 
 /// The expiry the status recorded for this very token, if any.
@@ -255,4 +255,86 @@ fn known_expiry(
     (status.token_fingerprint.as_deref() == Some(token.fingerprint().as_str()))
         .then_some(status.expires_at)
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+    use super::*;
+
+    fn token_valid(status: &str, reason: &str) -> Condition {
+        Condition {
+            type_: "TokenValid".into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: String::new(),
+            last_transition_time: crate::api::kube_time(Utc::now()),
+            observed_generation: Some(1),
+        }
+    }
+
+    fn data_center(observed: Option<i64>, reason: &str) -> BitbucketToken {
+        let mut bbt: BitbucketToken = serde_json::from_value(serde_json::json!({
+            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
+            "kind": "BitbucketToken",
+            "metadata": {"name": "payments", "namespace": "ci", "generation": 2},
+            "spec": {
+                "server": {"dataCenter": {"url": "https://git.example.com"}},
+                "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "t", "key": "token"}},
+                "access": {"project": "PAY"},
+            },
+        }))
+        .unwrap();
+        bbt.status = Some(BitbucketTokenStatus {
+            observed_generation: observed,
+            conditions: vec![token_valid("False", reason)],
+            ..BitbucketTokenStatus::default()
+        });
+        bbt
+    }
+
+    #[test]
+    fn the_token_goes_only_to_a_host_the_operator_or_the_caller_accepted() {
+        let url = Url::parse("https://git.example.com").unwrap();
+        let accepted = data_center(Some(2), "Revoked");
+        assert!(host_refusal(&accepted, &url, &[]).is_none());
+        for refused in [
+            data_center(Some(2), "HostNotAllowed"),
+            data_center(Some(1), "Revoked"),
+            data_center(None, "Revoked"),
+        ] {
+            let verdict = host_refusal(&refused, &url, &[]).expect("refused");
+            assert!(
+                matches!(verdict, TokenVerdict::Invalid { reason: Reason::HostNotAllowed, ref message } if message.contains("--allowed-dc-host git.example.com")),
+                "{verdict:?}"
+            );
+            assert!(host_refusal(&refused, &url, &["GIT.example.com".into()]).is_none());
+        }
+    }
+
+    #[test]
+    fn a_token_accepted_or_revoked_before_was_accepted_before() {
+        let status = |condition| BitbucketTokenStatus {
+            token_fingerprint: Some("sha256:aaaa".into()),
+            conditions: vec![condition],
+            ..BitbucketTokenStatus::default()
+        };
+        assert!(accepted_before(
+            &status(token_valid("True", "Valid")),
+            "sha256:aaaa"
+        ));
+        assert!(accepted_before(
+            &status(token_valid("False", "Revoked")),
+            "sha256:aaaa"
+        ));
+        assert!(!accepted_before(
+            &status(token_valid("True", "Valid")),
+            "sha256:bbbb"
+        ));
+        assert!(!accepted_before(
+            &status(token_valid("False", "Unauthorized")),
+            "sha256:aaaa"
+        ));
+    }
 }
