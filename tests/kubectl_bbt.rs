@@ -817,7 +817,12 @@ async fn a_person_reads_status_in_a_terminal() {
         // -J joins lines the terminal wrapped, so a line too long for it shows as one.
         let capture = tmux(&["capture-pane", "-p", "-J", "-t", "bbt"]);
         let text = stdout(&capture);
-        text.contains("[exit ").then_some(text)
+        // The typed command shows `[exit $?]`; the finished one prints `[exit <number>]`.
+        let finished = text.lines().any(|line| {
+            line.strip_prefix("[exit ")
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        });
+        finished.then_some(text)
     })
     .await;
     let _ = tmux(&["kill-server"]);
