@@ -8,7 +8,12 @@ use bitbucket_token_operator::{
 use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
-    if kubectl::invoked_as_plugin(std::env::args_os().next().as_deref()) {
+    let argv0 = std::env::args_os().next();
+    if kubectl::plugin_completion::invoked_as_completer(argv0.as_deref()) {
+        let words: Vec<String> = std::env::args().skip(1).collect();
+        return kubectl::plugin_completion::run(&words);
+    }
+    if kubectl::invoked_as_plugin(argv0.as_deref()) {
         return match parse::<kubectl::PluginCli>() {
             Ok(cli) => kubectl::run(
                 cli.command,

@@ -308,12 +308,47 @@ async fn healthy_token_status_revalidate_and_check() {
             "--kubeconfig",
         ])
         .arg(kubeconfig_path())
-        .env("PATH", path)
+        .env("PATH", &path)
         .output()
         .await
         .expect("run kubectl bbt");
     assert_exit(&through_kubectl, 0);
     assert!(stdout(&through_kubectl).contains("payments: Ready"));
+
+    // kubectl's own completion asks `kubectl_complete-bbt` for what follows `kubectl bbt`.
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_bitbucket-token-operator"),
+        env.dir.path().join("kubectl_complete-bbt"),
+    )
+    .expect("link kubectl_complete-bbt");
+    let complete = |words: Vec<String>| {
+        tokio::process::Command::new(bin_dir().join("kubectl"))
+            .arg("__complete")
+            .arg("bbt")
+            .args(words)
+            .env("PATH", &path)
+            .output()
+    };
+    let names = complete(vec![
+        "status".into(),
+        "-n".into(),
+        env.ns.name.clone(),
+        "--kubeconfig".into(),
+        kubeconfig_path().display().to_string(),
+        "pay".into(),
+    ])
+    .await
+    .expect("kubectl __complete");
+    assert_eq!(stdout(&names), "payments\n:4\n", "{}", describe(&names));
+    let commands = complete(vec!["re".into()])
+        .await
+        .expect("kubectl __complete");
+    assert_eq!(
+        stdout(&commands),
+        "revalidate\n:4\n",
+        "{}",
+        describe(&commands)
+    );
     env.ns.delete().await;
 }
 

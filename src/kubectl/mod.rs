@@ -13,6 +13,7 @@ pub mod exit;
 pub mod human_time;
 pub mod kubeconfig;
 pub mod object;
+pub mod plugin_completion;
 pub mod revalidate;
 pub mod status;
 pub mod status_report;
