@@ -68,14 +68,16 @@ pub fn bad_input(message: &str, output: args::OutputFormat) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-/// True when the command line asks `check` for JSON (`--output json` or `--output=json`), read
-/// before clap so that its own errors can be reported as JSON too.
+/// True when the command line asks `check` for JSON (`--output json`, `--output=json`, `-o json`
+/// or `-ojson`), read before clap so that its own errors can be reported as JSON too.
 pub fn wants_json(args: &[String]) -> bool {
     let is_check = args.get(1).is_some_and(|a| a == "check");
     is_check
         && args.iter().enumerate().any(|(i, arg)| {
             arg == "--output=json"
-                || (arg == "--output" && args.get(i + 1).is_some_and(|v| v == "json"))
+                || arg == "-ojson"
+                || ((arg == "--output" || arg == "-o")
+                    && args.get(i + 1).is_some_and(|v| v == "json"))
         })
 }
 
