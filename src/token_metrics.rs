@@ -84,9 +84,7 @@ fn condition(token: &BitbucketToken, type_: ConditionType) -> Option<(&str, &str
     token
         .status
         .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_.as_str())
+        .condition(type_)
         .map(|c| (c.status.as_str(), c.reason.as_str()))
 }
 

@@ -115,7 +115,7 @@ async fn validate(world: &World, validator: &Validator, case: &Case<'_>) -> Outc
 fn reason(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Valid(_) => "Valid".into(),
-        Outcome::Invalid(invalid) => invalid.reason().into(),
+        Outcome::Invalid(invalid) => invalid.reason().to_string(),
         Outcome::Transient(transient) => format!("Transient:{}", transient.reason()),
     }
 }

@@ -1295,7 +1295,7 @@ async fn tokens_as_bitbucket_issues_them_today_are_valid() {
         json!({
             "server": {"dataCenter": {"url": env.world.sim.dc_base_url()}},
             "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "dc", "key": "token"}},
-            // No formats: the default for a Bearer-only token is gitconfig alone.
+            // No formats: the default for a Bearer-only token is GitConfig alone.
             "access": {"project": "PAY", "repositories": ["payments"], "permission": "Write"},
         }),
     )
@@ -1336,7 +1336,7 @@ async fn tokens_as_bitbucket_issues_them_today_are_valid() {
     assert_eq!(
         rendered.keys().collect::<Vec<_>>(),
         [".gitconfig"],
-        "gitconfig alone by default for a Bearer-only token"
+        "GitConfig alone by default for a Bearer-only token"
     );
     for name in ["pat", "api"] {
         let bbt = env

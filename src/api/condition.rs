@@ -1,4 +1,4 @@
-//! Condition types and statuses of a BitbucketToken (reasons live with the controller).
+//! Condition types and statuses of a BitbucketToken (reasons: [`super::Reason`]).
 
 /// The condition types a BitbucketToken reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

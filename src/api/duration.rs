@@ -6,10 +6,15 @@ use std::{fmt, str::FromStr, time::Duration};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Pattern the CRD schema enforces; [`GoDuration::from_str`] accepts exactly these strings.
-pub const GO_DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$";
+/// Pattern the CRD schema enforces: Go's `time.ParseDuration` syntax without a sign
+/// (`1h`, `1h30m`, `1.5h`, `.5h`, `1.h`, `250ms`, `0`); [`GoDuration::from_str`] accepts exactly
+/// these strings.
+pub const GO_DURATION_PATTERN: &str =
+    r"^\+?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
 
-/// A non-negative duration in Go's `time.ParseDuration` syntax, kept with its original text so a
+/// A non-negative duration in Go's `time.ParseDuration` syntax
+/// (<https://pkg.go.dev/time#ParseDuration>), parsed by kube's [`kube::core::Duration`] (the
+/// Rust counterpart of apimachinery's `metav1.Duration`) and kept with its original text so a
 /// round trip through the API leaves the user's spelling untouched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GoDuration {
@@ -24,8 +29,8 @@ pub enum GoDurationError {
     Empty,
     #[error("invalid duration {0:?}: use units h, m, s, ms, us or ns, such as 30m or 1h30m")]
     Invalid(String),
-    #[error("duration {0:?} is too large")]
-    Overflow(String),
+    #[error("duration {0:?} is negative: write a positive length of time, such as 30m")]
+    Negative(String),
 }
 
 impl GoDuration {
@@ -40,66 +45,37 @@ impl GoDuration {
     }
 }
 
-fn unit_nanos(unit: &str) -> Option<u128> {
-    Some(match unit {
-        "ns" => 1,
-        "us" | "µs" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        "m" => 60 * 1_000_000_000,
-        "h" => 3_600 * 1_000_000_000,
-        _ => return None,
-    })
-}
-
 impl FromStr for GoDuration {
     type Err = GoDurationError;
 
+    /// Parses with [`kube::core::Duration`]; the pattern check first keeps out what Go refuses
+    /// but a float parser would take (`1e3h`, `inf`, a bare number other than `0`).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         if text.is_empty() {
             return Err(GoDurationError::Empty);
         }
-        let invalid = || GoDurationError::Invalid(text.to_string());
-        let mut total_nanos: u128 = 0;
-        let mut rest = text;
-        while !rest.is_empty() {
-            let number_len = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .ok_or_else(invalid)?;
-            let (number, after_number) = rest.split_at(number_len);
-            let unit_len = after_number
-                .find(|c: char| c.is_ascii_digit() || c == '.')
-                .unwrap_or(after_number.len());
-            let (unit, after_unit) = after_number.split_at(unit_len);
-            let scale = unit_nanos(unit).ok_or_else(invalid)?;
-            let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-            if whole.is_empty() || (number.contains('.') && fraction.is_empty()) {
-                return Err(invalid());
-            }
-            let whole: u128 = whole.parse().map_err(|_| invalid())?;
-            let mut part = whole
-                .checked_mul(scale)
-                .ok_or_else(|| GoDurationError::Overflow(text.into()))?;
-            let mut fraction_scale = scale;
-            for digit in fraction.chars() {
-                fraction_scale /= 10;
-                let digit = u128::from(digit.to_digit(10).ok_or_else(invalid)?);
-                part += digit * fraction_scale;
-            }
-            total_nanos = total_nanos
-                .checked_add(part)
-                .ok_or_else(|| GoDurationError::Overflow(text.into()))?;
-            rest = after_unit;
+        if text.starts_with('-') {
+            return Err(GoDurationError::Negative(text.to_string()));
         }
-        let secs = u64::try_from(total_nanos / 1_000_000_000)
-            .map_err(|_| GoDurationError::Overflow(text.into()))?;
-        // Always below one second's worth of nanoseconds, so it fits in u32.
-        let nanos = (total_nanos % 1_000_000_000) as u32;
+        if !pattern().is_match(text) {
+            return Err(GoDurationError::Invalid(text.to_string()));
+        }
+        let parsed: kube::core::Duration = text
+            .parse()
+            .map_err(|_| GoDurationError::Invalid(text.to_string()))?;
         Ok(Self {
             text: text.to_string(),
-            value: Duration::new(secs, nanos),
+            value: parsed.into(),
         })
     }
+}
+
+/// [`GO_DURATION_PATTERN`], compiled once.
+fn pattern() -> &'static regex_lite::Regex {
+    static PATTERN: std::sync::OnceLock<regex_lite::Regex> = std::sync::OnceLock::new();
+    PATTERN.get_or_init(|| {
+        regex_lite::Regex::new(GO_DURATION_PATTERN).expect("GO_DURATION_PATTERN is a valid regex")
+    })
 }
 
 impl fmt::Display for GoDuration {
@@ -149,6 +125,11 @@ mod tests {
 
     #[test]
     fn parses_go_style_durations() {
+        // The forms of Go's own parseDurationTests (time/time_test.go) without a sign.
+        assert_eq!(parse(".5h"), Duration::from_secs(1800));
+        assert_eq!(parse("1.h"), Duration::from_secs(3600));
+        assert_eq!(parse("0"), Duration::ZERO);
+        assert_eq!(parse("+5s"), Duration::from_secs(5));
         assert_eq!(parse("1h"), Duration::from_secs(3600));
         assert_eq!(parse("336h"), Duration::from_secs(336 * 3600));
         assert_eq!(parse("1h30m"), Duration::from_secs(5400));
@@ -160,7 +141,10 @@ mod tests {
 
     #[test]
     fn rejects_what_go_rejects() {
-        for bad in ["", "1", "h", "1d", "1.h", ".5h", "-1h", "1h ", "1 h", "1hh"] {
+        for bad in [
+            "", "1", "h", "1d", ".", ".h", "-1h", "1h ", "1 h", "1hh", "1e3h", "inf", "NaNh",
+            "0x1h",
+        ] {
             assert!(
                 bad.parse::<GoDuration>().is_err(),
                 "{bad:?} should be rejected"
@@ -171,13 +155,23 @@ mod tests {
     #[test]
     fn pattern_agrees_with_parser_on_samples() {
         let pattern = regex_lite::Regex::new(GO_DURATION_PATTERN).unwrap();
-        for sample in ["1h", "1h30m", "1.5h", "10µs", "1d", "", "1", "-1h", "1.h"] {
+        for sample in [
+            "1h", "1h30m", "1.5h", "10µs", "1d", "", "1", "-1h", "1.h", ".5h", "0", "1e3h",
+        ] {
             assert_eq!(
                 pattern.is_match(sample),
                 sample.parse::<GoDuration>().is_ok(),
                 "pattern and parser disagree on {sample:?}"
             );
         }
+    }
+
+    #[test]
+    fn negative_durations_say_so() {
+        assert_eq!(
+            "-1h".parse::<GoDuration>(),
+            Err(GoDurationError::Negative("-1h".into()))
+        );
     }
 
     #[test]

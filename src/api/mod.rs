@@ -2,11 +2,13 @@
 
 mod condition;
 mod duration;
+mod reason;
 mod spec;
 mod status;
 
 pub use condition::{ConditionStatus, ConditionType, kube_time};
 pub use duration::{GoDuration, GoDurationError};
+pub use reason::{Reason, UnknownReason};
 pub use spec::{
     AccessSpec, BitbucketToken, BitbucketTokenSpec, DEFAULT_MOUNT_PATH, DataCenterServer,
     DeletionPolicy, OutputFormat, Permission, RestartOnRotation, SecretKeyRef, ServerSpec,

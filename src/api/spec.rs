@@ -24,7 +24,10 @@ use super::{BitbucketTokenStatus, GoDuration};
     printcolumn = r#"{"name":"Valid","type":"string","jsonPath":".status.conditions[?(@.type==\"TokenValid\")].reason"}"#,
     printcolumn = r#"{"name":"Expires","type":"string","jsonPath":".status.expiresAt"}"#,
     printcolumn = r#"{"name":"Secret","type":"string","jsonPath":".status.secretName"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Identity","type":"string","priority":1,"jsonPath":".status.identity"}"#,
+    printcolumn = r#"{"name":"Failures","type":"integer","priority":1,"jsonPath":".status.failedValidationAttempts"}"#,
+    printcolumn = r#"{"name":"Message","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 #[x_kube(
     validation = Rule::new("has(self.server) && has(self.server.dataCenter) ? self.token.kind == 'HTTPAccessToken' : self.token.kind != 'HTTPAccessToken'")

@@ -40,9 +40,30 @@ pub struct BitbucketTokenStatus {
     /// Name of the rendered Secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
+    /// When the last attempt to get an answer from Bitbucket failed (unreachable, TLS, timeout,
+    /// 5xx, rate limit). Cleared when Bitbucket answers, as cert-manager clears a Certificate's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure_time: Option<DateTime<Utc>>,
+    /// Consecutive failed attempts since Bitbucket last answered; the retry back-off grows with it
+    /// (so it survives a restart or a change of leader). Cleared when Bitbucket answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub failed_validation_attempts: Option<u32>,
     /// The last restart of workloads after a rotation (`spec.target.restartOnRotation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_restart: Option<RestartRecord>,
+}
+
+impl BitbucketTokenStatus {
+    /// The condition of `type_`, if the status has one.
+    pub fn condition(&self, type_: super::ConditionType) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.type_ == type_.as_str())
+    }
+
+    /// True when the condition of `type_` is `True`.
+    pub fn is_true(&self, type_: super::ConditionType) -> bool {
+        self.condition(type_).is_some_and(|c| c.status == "True")
+    }
 }
 
 /// Workloads restarted because the token rotated.

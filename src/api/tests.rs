@@ -93,13 +93,31 @@ fn crd_has_printer_columns_short_names_and_status() {
     let version = &crd["spec"]["versions"][0];
     assert_eq!(version["name"], API_VERSION);
     assert_eq!(version["subresources"]["status"], json!({}));
-    let columns: Vec<&str> = version["additionalPrinterColumns"]
+    let columns: Vec<(&str, i64)> = version["additionalPrinterColumns"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["name"].as_str().unwrap())
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap(),
+                c["priority"].as_i64().unwrap_or(0),
+            )
+        })
         .collect();
-    assert_eq!(columns, ["Ready", "Valid", "Expires", "Secret", "Age"]);
+    // Priority 1: shown by `kubectl get -o wide` only.
+    assert_eq!(
+        columns,
+        [
+            ("Ready", 0),
+            ("Valid", 0),
+            ("Expires", 0),
+            ("Secret", 0),
+            ("Age", 0),
+            ("Identity", 1),
+            ("Failures", 1),
+            ("Message", 1)
+        ]
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::api::ExpirySource;
+use crate::api::{ExpirySource, Reason};
 
 /// The result of checking one token against Bitbucket.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,16 +122,16 @@ impl ValidToken {
 
 impl Invalid {
     /// The condition reason this verdict is reported under.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            Invalid::Unauthorized { .. } => "Unauthorized",
-            Invalid::Revoked { .. } => "Revoked",
-            Invalid::InsufficientScope { .. } => "InsufficientScope",
-            Invalid::TargetNotFound { .. } => "TargetNotFound",
-            Invalid::Expired { .. } => "Expired",
-            Invalid::HostNotAllowed { .. } => "HostNotAllowed",
-            Invalid::AppPasswordRemoved { .. } => "AppPasswordRemoved",
-            Invalid::BasicAuthRefused { .. } => "BasicAuthRefused",
+            Invalid::Unauthorized { .. } => Reason::Unauthorized,
+            Invalid::Revoked { .. } => Reason::Revoked,
+            Invalid::InsufficientScope { .. } => Reason::InsufficientScope,
+            Invalid::TargetNotFound { .. } => Reason::TargetNotFound,
+            Invalid::Expired { .. } => Reason::Expired,
+            Invalid::HostNotAllowed { .. } => Reason::HostNotAllowed,
+            Invalid::AppPasswordRemoved { .. } => Reason::AppPasswordRemoved,
+            Invalid::BasicAuthRefused { .. } => Reason::BasicAuthRefused,
         }
     }
 
@@ -169,10 +169,10 @@ impl Invalid {
 
 impl Transient {
     /// The condition reason this verdict is reported under.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            Transient::RateLimited { .. } => "RateLimited",
-            _ => "BitbucketUnreachable",
+            Transient::RateLimited { .. } => Reason::RateLimited,
+            _ => Reason::BitbucketUnreachable,
         }
     }
 

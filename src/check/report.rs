@@ -88,7 +88,7 @@ fn json(outcome: &Outcome) -> String {
         }
         Outcome::Invalid(invalid) => {
             report.verdict = "invalid";
-            report.reason = invalid.reason();
+            report.reason = invalid.reason().as_str();
             if let Invalid::InsufficientScope {
                 missing, granted, ..
             } = invalid
@@ -99,7 +99,7 @@ fn json(outcome: &Outcome) -> String {
         }
         Outcome::Transient(transient) => {
             report.verdict = "unknown";
-            report.reason = transient.reason();
+            report.reason = transient.reason().as_str();
             report.retry_after_seconds = transient.retry_after().map(|d| d.as_secs());
         }
     }

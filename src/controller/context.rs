@@ -1,7 +1,6 @@
 //! What every reconcile shares: the Kubernetes client, the Bitbucket validator, caches and settings.
 
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -36,8 +35,6 @@ pub struct Context {
     pub own_writes: super::own_writes::OwnWrites,
     pub recorder: Recorder,
     pub settings: ReconcileSettings,
-    /// Consecutive transient failures per BitbucketToken uid, for back-off.
-    failures: Mutex<HashMap<String, u32>>,
     /// BitbucketToken uids this process has reconciled at least once.
     seen: Mutex<std::collections::HashSet<String>>,
 }
@@ -58,17 +55,8 @@ impl Context {
             own_writes: Default::default(),
             recorder,
             settings,
-            failures: Mutex::default(),
             seen: Mutex::default(),
         })
-    }
-
-    /// Counts one more transient failure for `uid` and returns the count.
-    pub fn note_failure(&self, uid: &str) -> u32 {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let count = failures.entry(uid.to_string()).or_default();
-        *count += 1;
-        *count
     }
 
     /// True the first time this process reconciles `uid`: the one moment a previous process's
@@ -78,13 +66,5 @@ impl Context {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(uid.to_string())
-    }
-
-    /// Resets the failure count after a definitive answer.
-    pub fn note_success(&self, uid: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(uid);
     }
 }

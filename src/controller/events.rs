@@ -1,24 +1,52 @@
 //! Events on transitions only: comparing the previous status with the next one.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::events::{Event, EventType};
 
-use crate::api::{BitbucketTokenStatus, ConditionType};
+use crate::api::{BitbucketTokenStatus, ConditionType, Reason};
 
-fn reason_of(status: &BitbucketTokenStatus, type_: ConditionType) -> Option<&str> {
-    condition(status, type_).map(|c| c.reason.as_str())
+/// The `reason` of every Event the reconciler publishes (see docs/alerts.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventReason {
+    TokenRotated,
+    TokenRevoked,
+    InsufficientScope,
+    TokenExpired,
+    TokenInvalid,
+    TokenExpiringSoon,
+    SecretRendered,
+    WorkloadsRestarted,
+    WorkloadRestartFailed,
 }
 
-fn condition(status: &BitbucketTokenStatus, type_: ConditionType) -> Option<&Condition> {
-    status.conditions.iter().find(|c| c.type_ == type_.as_str())
+impl EventReason {
+    /// The CamelCase string an Event carries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventReason::TokenRotated => "TokenRotated",
+            EventReason::TokenRevoked => "TokenRevoked",
+            EventReason::InsufficientScope => "InsufficientScope",
+            EventReason::TokenExpired => "TokenExpired",
+            EventReason::TokenInvalid => "TokenInvalid",
+            EventReason::TokenExpiringSoon => "TokenExpiringSoon",
+            EventReason::SecretRendered => "SecretRendered",
+            EventReason::WorkloadsRestarted => "WorkloadsRestarted",
+            EventReason::WorkloadRestartFailed => "WorkloadRestartFailed",
+        }
+    }
 }
 
-fn event(type_: EventType, reason: &str, note: String) -> Event {
+/// The typed reason of a condition; `None` when absent or written by another version.
+fn reason_of(status: &BitbucketTokenStatus, type_: ConditionType) -> Option<Reason> {
+    status.condition(type_)?.reason.parse().ok()
+}
+
+/// An Event of `reason` with a note for people.
+pub fn event(type_: EventType, reason: EventReason, action: &str, note: String) -> Event {
     Event {
         type_,
-        reason: reason.to_string(),
+        reason: reason.as_str().to_string(),
         note: Some(note),
-        action: "Reconcile".to_string(),
+        action: action.to_string(),
         secondary: None,
     }
 }
@@ -42,7 +70,8 @@ pub fn transition_events(
     if rotated {
         events.push(event(
             EventType::Normal,
-            "TokenRotated",
+            EventReason::TokenRotated,
+            "Reconcile",
             format!(
                 "The source Secret holds a new token ({}); it is being validated and rendered.",
                 next.token_fingerprint.as_deref().unwrap_or("unknown")
@@ -50,42 +79,41 @@ pub fn transition_events(
         ));
     }
     let valid_before = reason_of(previous, ConditionType::TokenValid);
-    if let Some(now) = condition(next, ConditionType::TokenValid)
-        && valid_before != Some(now.reason.as_str())
+    let mut expiry_reported = false;
+    if let Some(now) = next.condition(ConditionType::TokenValid)
+        && valid_before != reason_of(next, ConditionType::TokenValid)
         && now.status == "False"
     {
-        let reason = match now.reason.as_str() {
-            "Revoked" => "TokenRevoked",
-            "InsufficientScope" => "InsufficientScope",
-            "Expired" => "TokenExpired",
-            _ => "TokenInvalid",
+        let reason = match reason_of(next, ConditionType::TokenValid) {
+            Some(Reason::Revoked) => EventReason::TokenRevoked,
+            Some(Reason::InsufficientScope) => EventReason::InsufficientScope,
+            Some(Reason::Expired) => EventReason::TokenExpired,
+            _ => EventReason::TokenInvalid,
         };
-        events.push(event(EventType::Warning, reason, now.message.clone()));
+        expiry_reported = reason == EventReason::TokenExpired;
+        let note = now.message.clone();
+        events.push(event(EventType::Warning, reason, "Reconcile", note));
     }
-    let expiring_before = reason_of(previous, ConditionType::Expiring);
-    if let Some(now) = condition(next, ConditionType::Expiring) {
-        let token_expired_already_reported = events.iter().any(|e| e.reason == "TokenExpired");
-        if expiring_before != Some(now.reason.as_str()) {
-            match now.reason.as_str() {
-                "ExpiresSoon" => events.push(event(
-                    EventType::Warning,
-                    "TokenExpiringSoon",
-                    now.message.clone(),
-                )),
-                "Expired" if !token_expired_already_reported => events.push(event(
-                    EventType::Warning,
-                    "TokenExpired",
-                    now.message.clone(),
-                )),
-                _ => {}
-            }
+    let expiring = reason_of(next, ConditionType::Expiring);
+    if let Some(now) = next.condition(ConditionType::Expiring)
+        && reason_of(previous, ConditionType::Expiring) != expiring
+    {
+        let reason = match expiring {
+            Some(Reason::ExpiresSoon) => Some(EventReason::TokenExpiringSoon),
+            Some(Reason::Expired) if !expiry_reported => Some(EventReason::TokenExpired),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            let note = now.message.clone();
+            events.push(event(EventType::Warning, reason, "Reconcile", note));
         }
     }
     if secret == SecretChange::Written {
         let name = next.secret_name.as_deref().unwrap_or("the target Secret");
         events.push(event(
             EventType::Normal,
-            "SecretRendered",
+            EventReason::SecretRendered,
+            "Reconcile",
             format!("Rendered {name} from the current token."),
         ));
     }
@@ -94,6 +122,7 @@ pub fn transition_events(
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
     use super::*;
 

@@ -5,7 +5,6 @@ pub mod error;
 pub mod events;
 pub mod index;
 pub mod own_writes;
-pub mod reasons;
 pub mod reconcile;
 pub mod rejections;
 pub mod resume;

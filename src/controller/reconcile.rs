@@ -8,24 +8,19 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Resource, ResourceExt,
     api::{Patch, PatchParams},
-    runtime::{
-        controller::Action,
-        events::{Event, EventType},
-        reflector::ObjectRef,
-    },
+    runtime::{controller::Action, events::EventType, reflector::ObjectRef},
 };
 use url::Url;
 
 use super::{
     context::{Context, FIELD_MANAGER},
     error::Error,
-    events::{SecretChange, transition_events},
-    reasons::Reason,
+    events::{EventReason, SecretChange, event, transition_events},
     rejections::TokenId,
     resume, rollout,
     schedule::{next_expiry_flip, next_validation, retry_delay, until},
     source,
-    status::{Observation, SecretState, next_status},
+    status::{Observation, SecretState, failure_history, next_status},
     target::{self, TargetOutcome},
     validation_cache::CacheKey,
     verdict::TokenVerdict,
@@ -33,7 +28,7 @@ use super::{
 use crate::{
     api::{
         BitbucketToken, BitbucketTokenStatus, ConditionType, DEFAULT_MOUNT_PATH, OutputFormat,
-        RestartRecord,
+        Reason, RestartRecord,
     },
     bitbucket::{Server, ValidationRequest},
     render::{GitServer, RenderInput, extra_basic_user, render},
@@ -100,15 +95,13 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
     let uid_seed = seed(&uid);
     let next_validation_at = match &checked.verdict {
         TokenVerdict::Unknown { retry_after, .. } => {
-            let attempt = ctx.note_failure(&uid);
+            let (_, attempts) = failure_history(&previous, &checked.verdict, now);
+            let attempt = attempts.unwrap_or(1);
             Some(now + to_delta(retry_delay(attempt, *retry_after, interval)))
         }
-        _ => {
-            ctx.note_success(&uid);
-            checked
-                .validated_at
-                .map(|at| next_validation(at, interval, uid_seed))
-        }
+        _ => checked
+            .validated_at
+            .map(|at| next_validation(at, interval, uid_seed)),
     };
     let observation = Observation {
         generation: bbt.meta().generation,
@@ -145,29 +138,27 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
                 // The Secret already holds the new token; failing the reconcile would not bring the
                 // restart back (the next pass sees no rotation), so say what went wrong instead.
                 tracing::warn!(%namespace, %name, %error, "could not restart the selected workloads");
-                restart_event = Some(Event {
-                    type_: EventType::Warning,
-                    reason: "WorkloadRestartFailed".into(),
-                    note: Some(format!(
+                restart_event = Some(event(
+                    EventType::Warning,
+                    EventReason::WorkloadRestartFailed,
+                    "Restart",
+                    format!(
                         "The token rotated but the selected workloads could not be restarted ({error}); \
                          restart them yourself, e.g. kubectl rollout restart. If this is a permission \
                          error, install the chart with rbac.restartWorkloads=true."
-                    )),
-                    action: "Restart".into(),
-                    secondary: None,
-                });
+                    ),
+                ));
             }
             Ok(workloads) if !workloads.is_empty() => {
-                restart_event = Some(Event {
-                    type_: EventType::Normal,
-                    reason: "WorkloadsRestarted".into(),
-                    note: Some(format!(
+                restart_event = Some(event(
+                    EventType::Normal,
+                    EventReason::WorkloadsRestarted,
+                    "Restart",
+                    format!(
                         "The token rotated; restarted {} so their pods read the new credentials.",
                         workloads.join(", ")
-                    )),
-                    action: "Restart".into(),
-                    secondary: None,
-                });
+                    ),
+                ));
                 next.last_restart = Some(RestartRecord {
                     at: now,
                     token_fingerprint: fingerprint.clone(),
@@ -274,10 +265,7 @@ async fn check_token(
     };
     let fingerprint = token.fingerprint();
     let accepted_before = previous.token_fingerprint.as_deref() == Some(fingerprint.as_str())
-        && previous
-            .conditions
-            .iter()
-            .any(|c| c.type_ == ConditionType::TokenValid.as_str() && c.status == "True");
+        && previous.is_true(ConditionType::TokenValid);
     let formats = formats(bbt);
     let basic_user = extra_basic_user(spec.token.kind, spec.token.username.as_deref(), &formats);
     let request = ValidationRequest {

@@ -17,8 +17,8 @@ use futures::Stream;
 use kube::runtime::reflector::ObjectRef;
 use tokio::sync::broadcast;
 
-use super::{reasons::Reason, validation_cache::CachedVerdict, verdict::TokenVerdict};
-use crate::api::BitbucketToken;
+use super::{validation_cache::CachedVerdict, verdict::TokenVerdict};
+use crate::api::{BitbucketToken, Reason};
 
 /// How many wake-ups may wait for a slow controller before the oldest are dropped (a dropped
 /// wake-up only delays that object until its own next check).
@@ -138,7 +138,7 @@ mod tests {
     use futures::StreamExt;
 
     use super::*;
-    use crate::controller::verdict::ValidFacts;
+    use crate::bitbucket::ValidToken;
 
     fn object(name: &str) -> ObjectRef<BitbucketToken> {
         ObjectRef::new(name).within("team")
@@ -146,12 +146,9 @@ mod tests {
 
     fn valid(at: DateTime<Utc>) -> CachedVerdict {
         CachedVerdict {
-            verdict: TokenVerdict::Valid(ValidFacts {
+            verdict: TokenVerdict::Valid(ValidToken {
                 identity: "x".into(),
-                granted: vec![],
-                expires_at: None,
-                expiry_source: None,
-                warnings: vec![],
+                ..ValidToken::default()
             }),
             at,
             fresh_call: false,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use super::verdict::ValidFacts;
 use crate::api::{BitbucketTokenStatus, ConditionType};
+use crate::bitbucket::ValidToken;
 
 /// The facts a still-fresh status recorded, and when Bitbucket gave them.
 pub fn valid_facts_from_status(
@@ -18,11 +18,8 @@ pub fn valid_facts_from_status(
     access_summary: &str,
     now: DateTime<Utc>,
     interval: Duration,
-) -> Option<(ValidFacts, DateTime<Utc>)> {
-    let valid = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == ConditionType::TokenValid.as_str())?;
+) -> Option<(ValidToken, DateTime<Utc>)> {
+    let valid = status.condition(ConditionType::TokenValid)?;
     if valid.status != "True"
         || valid.observed_generation != generation
         || status.observed_generation != generation
@@ -37,12 +34,13 @@ pub fn valid_facts_from_status(
     }
     let identity = status.identity.clone()?;
     Some((
-        ValidFacts {
+        ValidToken {
             warnings: warnings(valid, &identity, access_summary),
             identity,
             granted: status.granted_scopes.clone(),
             expires_at: status.expires_at,
             expiry_source: status.expiry_source,
+            credential_type: None,
         },
         at,
     ))

@@ -3,9 +3,9 @@
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 
-use super::{error::Error, reasons::Reason, verdict::TokenVerdict};
+use super::{error::Error, verdict::TokenVerdict};
 use crate::{
-    api::SecretKeyRef,
+    api::{Reason, SecretKeyRef},
     token::{MalformedToken, SecretToken},
 };
 

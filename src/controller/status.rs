@@ -6,11 +6,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use super::{
-    reasons::Reason,
     schedule::{ExpiryPhase, expiry_phase},
     verdict::TokenVerdict,
 };
-use crate::api::{BitbucketTokenStatus, ConditionStatus, ConditionType, ExpirySource, kube_time};
+use crate::api::{
+    BitbucketTokenStatus, ConditionStatus, ConditionType, ExpirySource, Reason, kube_time,
+};
 
 /// The state of the rendered Secret after this reconcile.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +50,27 @@ impl Observation<'_> {
     }
 }
 
+/// The failure history after this reconcile: `(lastFailureTime, failedValidationAttempts)`. A
+/// verdict Bitbucket could not give adds one failure at `now`; any other verdict clears both.
+pub fn failure_history(
+    previous: &BitbucketTokenStatus,
+    verdict: &TokenVerdict,
+    now: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<u32>) {
+    match verdict {
+        TokenVerdict::Unknown { .. } => (
+            Some(now),
+            Some(
+                previous
+                    .failed_validation_attempts
+                    .unwrap_or(0)
+                    .saturating_add(1),
+            ),
+        ),
+        _ => (None, None),
+    }
+}
+
 /// The status to write after this reconcile.
 pub fn next_status(obs: &Observation) -> BitbucketTokenStatus {
     let prev = obs.previous;
@@ -67,6 +89,8 @@ pub fn next_status(obs: &Observation) -> BitbucketTokenStatus {
         SecretState::Current { name } => Some(name.clone()),
         _ => prev.secret_name.clone(),
     };
+    let (last_failure_time, failed_validation_attempts) =
+        failure_history(prev, obs.verdict, obs.now);
     let conditions = vec![
         ready_condition(obs, same_token),
         token_valid_condition(obs),
@@ -86,6 +110,8 @@ pub fn next_status(obs: &Observation) -> BitbucketTokenStatus {
             .clone()
             .or_else(|| prev.token_fingerprint.clone()),
         secret_name,
+        last_failure_time,
+        failed_validation_attempts,
         last_restart: prev.last_restart.clone(),
     }
 }
@@ -139,7 +165,9 @@ fn ready_condition(obs: &Observation, same_token: bool) -> Condition {
                 reason, message, ..
             },
         ) => {
-            let previous_ready = find(&obs.previous.conditions, ConditionType::Ready)
+            let previous_ready = obs
+                .previous
+                .condition(ConditionType::Ready)
                 .filter(|c| same_token && c.status == ConditionStatus::True.as_str());
             if let Some(previous_ready) = previous_ready {
                 // A transient failure never takes Ready away from a working Secret.
@@ -240,10 +268,6 @@ fn expiring_condition(obs: &Observation, expires_at: Option<DateTime<Utc>>) -> C
     condition(obs, ConditionType::Expiring, status, reason, message)
 }
 
-fn find(conditions: &[Condition], type_: ConditionType) -> Option<&Condition> {
-    conditions.iter().find(|c| c.type_ == type_.as_str())
-}
-
 /// A condition whose `lastTransitionTime` moves only when its status changes.
 fn condition(
     obs: &Observation,
@@ -252,7 +276,7 @@ fn condition(
     reason: Reason,
     message: String,
 ) -> Condition {
-    let last_transition_time = match find(&obs.previous.conditions, type_) {
+    let last_transition_time = match obs.previous.condition(type_) {
         Some(previous) if previous.status == status.as_str() => {
             previous.last_transition_time.clone()
         }

@@ -3,19 +3,19 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::*;
-use crate::controller::verdict::ValidFacts;
+use crate::bitbucket::ValidToken;
 
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
 fn valid(expires_at: Option<DateTime<Utc>>) -> TokenVerdict {
-    TokenVerdict::Valid(ValidFacts {
+    TokenVerdict::Valid(ValidToken {
         identity: "payments-ci (repo_access_token)".into(),
         granted: vec!["repository".into(), "repository:write".into()],
         expires_at,
         expiry_source: expires_at.map(|_| ExpirySource::Bitbucket),
-        warnings: vec![],
+        ..ValidToken::default()
     })
 }
 
@@ -119,6 +119,35 @@ fn transient_failure_keeps_ready_and_the_previous_facts() {
         "a transient is not a validation"
     );
     assert_eq!(after.secret_name, ready.secret_name);
+}
+
+#[test]
+fn failures_are_counted_until_bitbucket_answers() {
+    let down = TokenVerdict::Unknown {
+        reason: Reason::BitbucketUnreachable,
+        message: "Bitbucket did not answer".into(),
+        retry_after: None,
+    };
+    let mut status = BitbucketTokenStatus::default();
+    for (attempt, at) in [(1, "2026-11-22T00:00:00Z"), (2, "2026-11-22T00:01:00Z")] {
+        let mut obs = observe(&status, &down, at);
+        obs.secret = SecretState::NotRendered;
+        status = next_status(&obs);
+        assert_eq!(status.failed_validation_attempts, Some(attempt));
+        assert_eq!(status.last_failure_time, Some(at.parse().unwrap()));
+    }
+    let ok = valid(None);
+    let answered = next_status(&observe(&status, &ok, "2026-11-22T00:02:00Z"));
+    assert_eq!(answered.failed_validation_attempts, None);
+    assert_eq!(answered.last_failure_time, None);
+    let revoked = TokenVerdict::invalid(Reason::Revoked, "revoked");
+    let mut obs = observe(&status, &revoked, "2026-11-22T00:02:00Z");
+    obs.secret = SecretState::NotRendered;
+    assert_eq!(
+        next_status(&obs).failed_validation_attempts,
+        None,
+        "a definitive answer is not a failure to get one"
+    );
 }
 
 #[test]

@@ -119,7 +119,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
-    use crate::controller::reasons::Reason;
+    use crate::api::Reason;
 
     fn key(name: &str) -> CacheKey {
         CacheKey(name.into())

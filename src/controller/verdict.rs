@@ -4,24 +4,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::reasons::Reason;
-use crate::api::ExpirySource;
-
-/// The facts Bitbucket confirmed about a valid token.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ValidFacts {
-    pub identity: String,
-    pub granted: Vec<String>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub expiry_source: Option<ExpirySource>,
-    pub warnings: Vec<String>,
-}
+use crate::{api::Reason, bitbucket::ValidToken};
 
 /// The operator's conclusion about a token.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TokenVerdict {
     /// Bitbucket accepted the token with the requested access.
-    Valid(ValidFacts),
+    Valid(ValidToken),
     /// A definitive problem: the token (or its source or target) must be fixed by a person.
     Invalid { reason: Reason, message: String },
     /// The operator could not tell this time; it will retry.
@@ -71,34 +60,12 @@ impl TokenVerdict {
 
 impl From<crate::bitbucket::Outcome> for TokenVerdict {
     fn from(outcome: crate::bitbucket::Outcome) -> Self {
-        use crate::bitbucket::{Invalid, Outcome};
+        use crate::bitbucket::Outcome;
         match outcome {
-            Outcome::Valid(valid) => TokenVerdict::Valid(ValidFacts {
-                identity: valid.identity,
-                granted: valid.granted,
-                expires_at: valid.expires_at,
-                expiry_source: valid.expiry_source,
-                warnings: valid.warnings,
-            }),
-            Outcome::Invalid(invalid) => {
-                let reason = match &invalid {
-                    Invalid::Unauthorized { .. } => Reason::Unauthorized,
-                    Invalid::Revoked { .. } => Reason::Revoked,
-                    Invalid::InsufficientScope { .. } => Reason::InsufficientScope,
-                    Invalid::TargetNotFound { .. } => Reason::TargetNotFound,
-                    Invalid::Expired { .. } => Reason::Expired,
-                    Invalid::HostNotAllowed { .. } => Reason::HostNotAllowed,
-                    Invalid::AppPasswordRemoved { .. } => Reason::AppPasswordRemoved,
-                    Invalid::BasicAuthRefused { .. } => Reason::BasicAuthRefused,
-                };
-                TokenVerdict::invalid(reason, invalid.message())
-            }
+            Outcome::Valid(valid) => TokenVerdict::Valid(valid),
+            Outcome::Invalid(invalid) => TokenVerdict::invalid(invalid.reason(), invalid.message()),
             Outcome::Transient(transient) => TokenVerdict::Unknown {
-                reason: if transient.reason() == "RateLimited" {
-                    Reason::RateLimited
-                } else {
-                    Reason::BitbucketUnreachable
-                },
+                reason: transient.reason(),
                 message: transient.message(),
                 retry_after: transient.retry_after(),
             },

@@ -521,7 +521,7 @@ fn errors_name_what_to_change() {
             RenderError::BearerOnly {
                 format: F::GitCredentials,
             },
-            "use the gitconfig, env or bearerToken formats instead, or set token.username",
+            "use the GitConfig, Env or BearerToken formats instead, or set token.username",
         ),
         (
             case(
@@ -538,14 +538,14 @@ fn errors_name_what_to_change() {
         (
             case("api bearer", K::ApiToken, None, &[F::BearerToken]),
             RenderError::BasicOnly { kind: K::ApiToken },
-            "remove bearerToken from target.formats",
+            "remove BearerToken from target.formats",
         ),
         (
             case("app bearer", K::AppPassword, Some("dev"), &[F::BearerToken]),
             RenderError::BasicOnly {
                 kind: K::AppPassword,
             },
-            "use basicAuth, gitconfig or gitCredentials",
+            "use BasicAuth, GitConfig or GitCredentials",
         ),
         (
             case("app no user", K::AppPassword, None, &[F::GitConfig]),

@@ -1,4 +1,5 @@
-//! The closed set of condition reasons (see docs/conditions.md).
+//! The closed set of condition reasons (see docs/conditions.md): the one vocabulary for a
+//! verdict, written by the Bitbucket client, the reconciler and the `check` command alike.
 
 /// Every `reason` the operator writes into a condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,6 +34,32 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order.
+    pub const ALL: [Reason; 22] = [
+        Reason::SecretRendered,
+        Reason::Valid,
+        Reason::Revoked,
+        Reason::Unauthorized,
+        Reason::InsufficientScope,
+        Reason::TargetNotFound,
+        Reason::Expired,
+        Reason::SourceSecretNotFound,
+        Reason::SourceKeyMissing,
+        Reason::MalformedToken,
+        Reason::HostNotAllowed,
+        Reason::AppPasswordRemoved,
+        Reason::BasicAuthRefused,
+        Reason::SecretConflict,
+        Reason::InvalidSpec,
+        Reason::BitbucketUnreachable,
+        Reason::RateLimited,
+        Reason::Pending,
+        Reason::ExpiresSoon,
+        Reason::NotExpiring,
+        Reason::NoExpiry,
+        Reason::ExpiryUnknown,
+    ];
+
     /// The CamelCase string written to status.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -65,5 +92,35 @@ impl Reason {
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Reason {
+    type Err = UnknownReason;
+
+    /// The reason a status condition carries, back as the typed value.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Reason::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == text)
+            .ok_or_else(|| UnknownReason(text.to_string()))
+    }
+}
+
+/// A condition reason this version of the operator does not write.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown condition reason {0:?}")]
+pub struct UnknownReason(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_reads_back() {
+        for reason in Reason::ALL {
+            assert_eq!(reason.as_str().parse::<Reason>(), Ok(reason));
+        }
+        assert!("Nope".parse::<Reason>().is_err());
     }
 }
