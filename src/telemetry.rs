@@ -2,9 +2,17 @@
 
 use std::io::IsTerminal;
 
+use clap::ValueEnum;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
-use crate::controller::settings::LogFormat;
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// The filter directive is not valid.
 #[derive(Debug, thiserror::Error)]

@@ -53,6 +53,20 @@ impl SecretToken {
         &self.0
     }
 
+    /// The `Authorization` header value `Basic base64(<user>:<token>)` (RFC 7617): the one place
+    /// the operator builds it, for Bitbucket's REST API and for git alike.
+    pub fn basic_authorization(&self, user: &str) -> String {
+        use base64::Engine as _;
+        let pair = Zeroizing::new(format!("{user}:{}", self.expose()));
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
+        format!("Basic {encoded}")
+    }
+
+    /// The `Authorization` header value `Bearer <token>` (RFC 6750).
+    pub fn bearer_authorization(&self) -> String {
+        format!("Bearer {}", self.expose())
+    }
+
     /// A short, stable, one-way fingerprint (`sha256:` and 12 hex digits): shows rotation in status
     /// without revealing the token.
     pub fn fingerprint(&self) -> String {
@@ -122,5 +136,16 @@ mod tests {
         assert!(a.fingerprint().starts_with("sha256:"));
         assert_eq!(a.fingerprint().len(), "sha256:".len() + 12);
         assert!(!a.fingerprint().contains("token-a"));
+    }
+
+    #[test]
+    fn authorization_headers_follow_the_rfcs() {
+        // RFC 7617, section 2: base64 of "Aladdin:open".
+        let token = SecretToken::parse("open").unwrap();
+        assert_eq!(
+            token.basic_authorization("Aladdin"),
+            "Basic QWxhZGRpbjpvcGVu"
+        );
+        assert_eq!(token.bearer_authorization(), "Bearer open");
     }
 }

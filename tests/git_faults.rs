@@ -382,7 +382,7 @@ async fn git_older_than_2_31_uses_the_documented_forms() {
             .expect("docs/consuming.md");
     for needle in [
         "GIT_CONFIG_GLOBAL` needs git 2.32",
-        "`env` needs git 2.31",
+        "`Env` needs git 2.31",
         "HOME=",
         "include.path=",
     ] {

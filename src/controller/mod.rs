@@ -16,6 +16,7 @@ pub mod shutdown;
 pub mod source;
 pub mod status;
 pub mod target;
+pub mod validate;
 pub mod validation_cache;
 pub mod verdict;
 

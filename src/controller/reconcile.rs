@@ -8,30 +8,27 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Resource, ResourceExt,
     api::{Patch, PatchParams},
-    runtime::{controller::Action, events::EventType, reflector::ObjectRef},
+    runtime::{
+        controller::Action,
+        events::{Event, EventType},
+        reflector::ObjectRef,
+    },
 };
-use url::Url;
 
 use super::{
     context::{Context, FIELD_MANAGER},
     error::Error,
     events::{EventReason, SecretChange, event, transition_events},
-    rejections::TokenId,
-    resume, rollout,
+    rollout,
     schedule::{next_expiry_flip, next_validation, retry_delay, until},
-    source,
     status::{Observation, SecretState, failure_history, next_status},
     target::{self, TargetOutcome},
-    validation_cache::CacheKey,
+    validate::{Checked, check_token, formats},
     verdict::TokenVerdict,
 };
 use crate::{
-    api::{
-        BitbucketToken, BitbucketTokenStatus, ConditionType, DEFAULT_MOUNT_PATH, OutputFormat,
-        Reason, RestartRecord,
-    },
-    bitbucket::{Server, ValidationRequest},
-    render::{GitServer, RenderInput, extra_basic_user, render},
+    api::{BitbucketToken, BitbucketTokenStatus, DEFAULT_MOUNT_PATH, RestartRecord},
+    render::{GitServer, RenderInput, render},
     token::SecretToken,
 };
 
@@ -39,70 +36,20 @@ use crate::{
 /// instead of reusing a result younger than the validation interval.
 pub const REVALIDATE_ANNOTATION: &str = "bitbucket-token-operator.io/revalidate";
 
-/// What was learned about the token in this reconcile.
-struct Checked {
-    token: Option<SecretToken>,
-    /// The Data Center CA bundle the token was validated with; the rendered Secret carries it.
-    ca_pem: Option<Vec<u8>>,
-    verdict: TokenVerdict,
-    /// When Bitbucket gave the verdict (`None` for the operator's own findings and transients).
-    validated_at: Option<chrono::DateTime<Utc>>,
-}
-
-/// Reconciles one BitbucketToken.
+/// Reconciles one BitbucketToken: check the token, render the Secret when it is valid, report
+/// status and Events, and say when to look again. Runs inside the `reconcile` span, which
+/// carries the namespace and name.
 pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = bbt.namespace().ok_or(Error::NoNamespace)?;
-    let uid = bbt.uid().ok_or(Error::NoUid)?;
-    let name = bbt.name_any();
+    bbt.uid().ok_or(Error::NoUid)?;
     let now = Utc::now();
     let previous = bbt.status.clone().unwrap_or_default();
-    let spec = &bbt.spec;
-    let interval = spec
-        .validation
-        .as_ref()
-        .and_then(|v| v.interval.as_ref())
-        .map_or(ctx.settings.default_validation_interval, |d| {
-            d.as_duration()
-        });
-    let expiry_warning = spec
-        .expiry_warning
-        .as_ref()
-        .map_or(ctx.settings.default_expiry_warning, |d| d.as_duration());
-    let target_name = spec
-        .target
-        .as_ref()
-        .and_then(|t| t.name.clone())
-        .unwrap_or_else(|| format!("{name}-git"));
-
+    let timing = Timing::of(&bbt, &ctx);
     record_references(&ctx, &bbt, &namespace);
-    let checked = check_token(&bbt, &ctx, &namespace, &previous, interval).await?;
+    let checked = check_token(&bbt, &ctx, &namespace, &previous, timing.interval).await?;
     let fingerprint = checked.token.as_ref().map(SecretToken::fingerprint);
-
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-    let written = match (&checked.verdict, &checked.token, &fingerprint) {
-        (TokenVerdict::Valid(_), Some(token), Some(fingerprint)) => {
-            let ca = checked.ca_pem.as_deref();
-            render_target(&bbt, &ctx, &secrets, &target_name, token, fingerprint, ca).await?
-        }
-        _ => Written::nothing(SecretState::NotRendered),
-    };
-    let Written {
-        state: secret_state,
-        change: secret_change,
-        replaced,
-    } = written;
-
-    let uid_seed = seed(&uid);
-    let next_validation_at = match &checked.verdict {
-        TokenVerdict::Unknown { retry_after, .. } => {
-            let (_, attempts) = failure_history(&previous, &checked.verdict, now);
-            let attempt = attempts.unwrap_or(1);
-            Some(now + to_delta(retry_delay(attempt, *retry_after, interval)))
-        }
-        _ => checked
-            .validated_at
-            .map(|at| next_validation(at, interval, uid_seed)),
-    };
+    let written = render_if_valid(&bbt, &ctx, &namespace, &checked).await?;
+    let next_validation_at = next_check(&bbt, &previous, &checked, now, timing.interval);
     let observation = Observation {
         generation: bbt.meta().generation,
         now,
@@ -111,35 +58,120 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
         verdict: &checked.verdict,
         validated_at: checked.validated_at,
         next_validation_at,
-        declared_expiry: spec.token.expires_at,
-        expiry_warning,
+        declared_expiry: bbt.spec.token.expires_at,
+        expiry_warning: timing.expiry_warning,
         access_summary: access_summary(&bbt),
-        secret: secret_state,
+        secret: written.state,
         revalidate: bbt.annotations().get(REVALIDATE_ANNOTATION).cloned(),
     };
     let mut next = next_status(&observation);
-    let mut restart_event = None;
-    if let (Some(_), Some(fingerprint), Some(restart)) = (
-        replaced,
-        &fingerprint,
-        spec.target
-            .as_ref()
-            .and_then(|t| t.restart_on_rotation.as_ref()),
-    ) {
-        match rollout::restart_selected(
-            &ctx.client,
-            &namespace,
-            &restart.selector,
-            fingerprint,
-            now,
-        )
+    let restart = match (written.replaced, &fingerprint) {
+        (Some(_), Some(fingerprint)) => restart_on_rotation(&bbt, &ctx, fingerprint, now).await,
+        _ => Restart::default(),
+    };
+    if let Some(record) = restart.record {
+        next.last_restart = Some(record);
+    }
+    if next != previous {
+        write_status(&ctx, &namespace, &bbt.name_any(), &next).await?;
+    }
+    let events = transition_events(&previous, &next, written.change);
+    publish(&ctx, &bbt, events.into_iter().chain(restart.event)).await;
+    Ok(requeue(&next, next_validation_at, &timing, now))
+}
+
+/// The intervals that apply to one BitbucketToken: its own or the operator's defaults.
+struct Timing {
+    interval: Duration,
+    expiry_warning: Duration,
+}
+
+impl Timing {
+    fn of(bbt: &BitbucketToken, ctx: &Context) -> Self {
+        let spec = &bbt.spec;
+        let interval = spec.validation.as_ref().and_then(|v| v.interval.as_ref());
+        let warning = spec.expiry_warning.as_ref();
+        Timing {
+            interval: interval.map_or(ctx.settings.default_validation_interval, |d| {
+                d.as_duration()
+            }),
+            expiry_warning: warning
+                .map_or(ctx.settings.default_expiry_warning, |d| d.as_duration()),
+        }
+    }
+}
+
+/// Renders the Secret when the token is valid; otherwise leaves it as it is.
+async fn render_if_valid(
+    bbt: &BitbucketToken,
+    ctx: &Context,
+    namespace: &str,
+    checked: &Checked,
+) -> Result<Written, Error> {
+    let (TokenVerdict::Valid(_), Some(token)) = (&checked.verdict, &checked.token) else {
+        return Ok(Written::nothing(SecretState::NotRendered));
+    };
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    render_target(bbt, ctx, &secrets, token, checked).await
+}
+
+/// When to ask Bitbucket again: after a back-off that grows with the failures recorded in status
+/// when it could not answer, else one jittered interval after its answer.
+fn next_check(
+    bbt: &BitbucketToken,
+    previous: &BitbucketTokenStatus,
+    checked: &Checked,
+    now: chrono::DateTime<Utc>,
+    interval: Duration,
+) -> Option<chrono::DateTime<Utc>> {
+    match &checked.verdict {
+        TokenVerdict::Unknown { retry_after, .. } => {
+            let (_, attempts) = failure_history(previous, &checked.verdict, now);
+            let delay = retry_delay(attempts.unwrap_or(1), *retry_after, interval);
+            Some(now + to_delta(delay))
+        }
+        _ => {
+            let seed = seed(&bbt.uid().unwrap_or_default());
+            checked
+                .validated_at
+                .map(|at| next_validation(at, interval, seed))
+        }
+    }
+}
+
+/// What restarting the selected workloads after a rotation produced.
+#[derive(Default)]
+struct Restart {
+    record: Option<RestartRecord>,
+    event: Option<Event>,
+}
+
+/// Restarts the workloads `spec.target.restartOnRotation` selects, after the Secret rotated to
+/// `fingerprint`. A failure is an Event, not an error: the Secret already holds the new token and
+/// the next pass would see no rotation to restart for.
+async fn restart_on_rotation(
+    bbt: &BitbucketToken,
+    ctx: &Context,
+    fingerprint: &str,
+    now: chrono::DateTime<Utc>,
+) -> Restart {
+    let Some(restart) = bbt
+        .spec
+        .target
+        .as_ref()
+        .and_then(|t| t.restart_on_rotation.as_ref())
+    else {
+        return Restart::default();
+    };
+    let namespace = bbt.namespace().unwrap_or_default();
+    match rollout::restart_selected(&ctx.client, &namespace, &restart.selector, fingerprint, now)
         .await
-        {
-            Err(error) => {
-                // The Secret already holds the new token; failing the reconcile would not bring the
-                // restart back (the next pass sees no rotation), so say what went wrong instead.
-                tracing::warn!(%namespace, %name, %error, "could not restart the selected workloads");
-                restart_event = Some(event(
+    {
+        Err(error) => {
+            tracing::warn!(%error, "could not restart the selected workloads");
+            Restart {
+                record: None,
+                event: Some(event(
                     EventType::Warning,
                     EventReason::WorkloadRestartFailed,
                     "Restart",
@@ -148,51 +180,58 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
                          restart them yourself, e.g. kubectl rollout restart. If this is a permission \
                          error, install the chart with rbac.restartWorkloads=true."
                     ),
-                ));
+                )),
             }
-            Ok(workloads) if !workloads.is_empty() => {
-                restart_event = Some(event(
-                    EventType::Normal,
-                    EventReason::WorkloadsRestarted,
-                    "Restart",
-                    format!(
-                        "The token rotated; restarted {} so their pods read the new credentials.",
-                        workloads.join(", ")
-                    ),
-                ));
-                next.last_restart = Some(RestartRecord {
-                    at: now,
-                    token_fingerprint: fingerprint.clone(),
-                    workloads,
-                });
-            }
-            Ok(_) => {}
         }
+        Ok(workloads) if workloads.is_empty() => Restart::default(),
+        Ok(workloads) => Restart {
+            event: Some(event(
+                EventType::Normal,
+                EventReason::WorkloadsRestarted,
+                "Restart",
+                format!(
+                    "The token rotated; restarted {} so their pods read the new credentials.",
+                    workloads.join(", ")
+                ),
+            )),
+            record: Some(RestartRecord {
+                at: now,
+                token_fingerprint: fingerprint.to_string(),
+                workloads,
+            }),
+        },
     }
-    if next != previous {
-        write_status(&ctx, &namespace, &name, &next).await?;
-    }
+}
+
+/// Publishes `events` for `bbt`; a failure to publish is logged, never fails the reconcile.
+async fn publish(ctx: &Context, bbt: &BitbucketToken, events: impl Iterator<Item = Event>) {
     let reference = bbt.object_ref(&());
-    for event in transition_events(&previous, &next, secret_change)
-        .into_iter()
-        .chain(restart_event)
-    {
+    for event in events {
         if let Err(error) = ctx.recorder.publish(&event, &reference).await {
-            tracing::warn!(%namespace, %name, reason = %event.reason, %error, "could not publish an Event");
+            tracing::warn!(reason = %event.reason, %error, "could not publish an Event");
         }
     }
-    let mut wake = next_validation_at;
-    if let Some(expires_at) = next.expires_at
-        && let Some(flip) = next_expiry_flip(expires_at, expiry_warning, now)
-    {
-        wake = Some(wake.map_or(flip, |w| w.min(flip)));
-    }
-    Ok(match wake {
+}
+
+/// The next wake-up: the next check or the moment `Expiring` flips, whichever comes first; with
+/// nothing scheduled (a definitive problem found without Bitbucket), a slow safety net.
+fn requeue(
+    next: &BitbucketTokenStatus,
+    next_validation_at: Option<chrono::DateTime<Utc>>,
+    timing: &Timing,
+    now: chrono::DateTime<Utc>,
+) -> Action {
+    let flip = next
+        .expires_at
+        .and_then(|expires_at| next_expiry_flip(expires_at, timing.expiry_warning, now));
+    let wake = match (next_validation_at, flip) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    match wake {
         Some(at) => Action::requeue(until(at, now)),
-        // Nothing scheduled (a definitive problem found without Bitbucket): wait for a change,
-        // with a slow safety net.
-        None => Action::requeue(interval),
-    })
+        None => Action::requeue(timing.interval),
+    }
 }
 
 /// Notes which Secrets this object reads, so the Secret watch can find it.
@@ -211,228 +250,20 @@ fn record_references(ctx: &Context, bbt: &BitbucketToken, namespace: &str) {
         .record(ObjectRef::from_obj(bbt), namespace, &names);
 }
 
-async fn check_token(
-    bbt: &BitbucketToken,
-    ctx: &Context,
-    namespace: &str,
-    previous: &BitbucketTokenStatus,
-    interval: Duration,
-) -> Result<Checked, Error> {
-    let spec = &bbt.spec;
-    let dc = spec.server.as_ref().and_then(|s| s.data_center.as_ref());
-    let dc_url = match dc.map(|dc| Url::parse(&dc.url)) {
-        Some(Ok(url)) => Some(url),
-        Some(Err(error)) => {
-            return Ok(definitive(TokenVerdict::invalid(
-                Reason::InvalidSpec,
-                format!("server.dataCenter.url is not a valid URL ({error}); fix the spec."),
-            )));
-        }
-        None => None,
-    };
-    if let Some(url) = &dc_url
-        && !ctx.validator.dc_host_allowed(url)
-    {
-        let outcome =
-            crate::bitbucket::Outcome::Invalid(crate::bitbucket::Invalid::HostNotAllowed {
-                host: crate::bitbucket::host_key(url),
-            });
-        return Ok(definitive(outcome.into()));
-    }
-    let token = match source::read_token(&ctx.client, namespace, &spec.token.secret_ref).await? {
-        Ok(token) => token,
-        Err(verdict) => return Ok(definitive(verdict)),
-    };
-    let ca_pem = match dc.and_then(|dc| dc.ca_bundle_secret_ref.as_ref()) {
-        Some(reference) => match source::read_ca_bundle(&ctx.client, namespace, reference).await? {
-            Ok(pem) => Some(pem),
-            Err(verdict) => {
-                return Ok(Checked {
-                    token: Some(token),
-                    ca_pem: None,
-                    verdict,
-                    validated_at: None,
-                });
-            }
-        },
-        None => None,
-    };
-    let server = match &dc_url {
-        Some(url) => Server::DataCenter {
-            url,
-            ca_pem: ca_pem.as_deref(),
-        },
-        None => Server::Cloud,
-    };
-    let fingerprint = token.fingerprint();
-    let accepted_before = previous.token_fingerprint.as_deref() == Some(fingerprint.as_str())
-        && previous.is_true(ConditionType::TokenValid);
-    let formats = formats(bbt);
-    let basic_user = extra_basic_user(spec.token.kind, spec.token.username.as_deref(), &formats);
-    let request = ValidationRequest {
-        kind: spec.token.kind,
-        server,
-        token: &token,
-        email: spec.token.email.as_deref(),
-        username: spec.token.username.as_deref(),
-        access: &spec.access,
-        declared_expiry: spec.token.expires_at,
-        accepted_before,
-        basic_user,
-    };
-    let key = cache_key(bbt, &fingerprint, ca_pem.as_deref(), basic_user);
-    let resumable = bbt
-        .uid()
-        .is_some_and(|uid| ctx.first_sight(&uid))
-        .then(|| {
-            resume::valid_facts_from_status(
-                previous,
-                bbt.meta().generation,
-                &fingerprint,
-                &access_summary(bbt),
-                Utc::now(),
-                interval,
-            )
-        })
-        .flatten();
-    if let Some((facts, at)) = resumable {
-        ctx.cache
-            .seed(key.clone(), TokenVerdict::Valid(facts), at)
-            .await;
-    }
-    let cached = ctx
-        .cache
-        .get_or_validate(key, interval, || async {
-            TokenVerdict::from(ctx.validator.validate(&request).await)
-        })
-        .await;
-    let cached = ctx.rejections.apply(
-        &token_id(bbt, &fingerprint),
-        &ObjectRef::from_obj(bbt),
-        cached,
-    );
-    let validated_at = cached.verdict.is_definitive().then_some(cached.at);
-    Ok(Checked {
-        token: Some(token),
-        ca_pem,
-        verdict: refine_for_history(cached.verdict, accepted_before)
-            .expired_by(Utc::now(), known_expiry(previous, &fingerprint)),
-        validated_at,
-    })
-}
-
-/// The expiry the status recorded for this very token, if any.
-fn known_expiry(
-    previous: &BitbucketTokenStatus,
-    fingerprint: &str,
-) -> Option<chrono::DateTime<Utc>> {
-    (previous.token_fingerprint.as_deref() == Some(fingerprint))
-        .then_some(previous.expires_at)
-        .flatten()
-}
-
-/// A shared result may have been computed for another object that never saw this token work.
-fn refine_for_history(verdict: TokenVerdict, accepted_before: bool) -> TokenVerdict {
-    match verdict {
-        TokenVerdict::Invalid {
-            reason: Reason::Unauthorized,
-            message,
-        } if accepted_before => TokenVerdict::invalid(
-            Reason::Revoked,
-            format!(
-                "Bitbucket accepted this token before and now rejects it: it was revoked or expired. {message}"
-            ),
-        ),
-        other => other,
-    }
-}
-
-fn definitive(verdict: TokenVerdict) -> Checked {
-    Checked {
-        token: None,
-        ca_pem: None,
-        verdict,
-        validated_at: None,
-    }
-}
-
-/// The token on its server: Bitbucket's rejection of it holds for every access asked of it.
-fn token_id(bbt: &BitbucketToken, fingerprint: &str) -> TokenId {
-    let server = bbt
-        .spec
-        .server
-        .as_ref()
-        .and_then(|s| s.data_center.as_ref())
-        .map_or("cloud", |dc| dc.url.as_str());
-    TokenId(format!(
-        "{server}/{}/{fingerprint}",
-        bbt.spec.token.kind.as_str()
-    ))
-}
-
-/// `spec.target.formats`, or the default formats.
-pub fn formats(bbt: &BitbucketToken) -> Vec<OutputFormat> {
-    bbt.spec
-        .target
-        .as_ref()
-        .and_then(|t| t.formats.clone())
-        .unwrap_or_else(|| {
-            OutputFormat::defaults_for(bbt.spec.token.kind, bbt.spec.token.username.as_deref())
-        })
-}
-
-/// Everything that makes two validations the same question to Bitbucket.
-fn cache_key(
-    bbt: &BitbucketToken,
-    fingerprint: &str,
-    ca_pem: Option<&[u8]>,
-    basic_user: Option<&str>,
-) -> CacheKey {
-    let spec = &bbt.spec;
-    let server = spec
-        .server
-        .as_ref()
-        .and_then(|s| s.data_center.as_ref())
-        .map_or("cloud".to_string(), |dc| dc.url.clone());
-    let ca = ca_pem.map(crate::digest::sha256_hex);
-    CacheKey(
-        serde_json::json!([
-            server,
-            spec.token.kind.as_str(),
-            fingerprint,
-            spec.token.email,
-            spec.token.username,
-            spec.access,
-            ca,
-            spec.token.expires_at,
-            bbt.annotations().get(REVALIDATE_ANNOTATION),
-            basic_user,
-        ])
-        .to_string(),
-    )
-}
-
+/// Renders the formats of `bbt` for `token` and writes the target Secret.
 async fn render_target(
     bbt: &BitbucketToken,
     ctx: &Context,
     secrets: &Api<Secret>,
-    target_name: &str,
     token: &SecretToken,
-    fingerprint: &str,
-    ca_bundle: Option<&[u8]>,
+    checked: &Checked,
 ) -> Result<Written, Error> {
     let spec = &bbt.spec;
     let target = spec.target.clone().unwrap_or_default();
+    let target_name = target_name(bbt);
     let formats = formats(bbt);
-    let server = match spec.server.as_ref().and_then(|s| s.data_center.as_ref()) {
-        Some(dc) => match Url::parse(&dc.url) {
-            Ok(base) => GitServer::DataCenter { base },
-            Err(error) => {
-                return Ok(Written::nothing(SecretState::RenderFailed {
-                    message: format!("server.dataCenter.url is not a valid URL: {error}"),
-                }));
-            }
-        },
+    let server = match &checked.dc_url {
+        Some(base) => GitServer::DataCenter { base: base.clone() },
         None => GitServer::Cloud {
             git_base: ctx.settings.cloud_git_url.clone(),
         },
@@ -445,7 +276,7 @@ async fn render_target(
         username: spec.token.username.as_deref(),
         formats: &formats,
         mount_path: target.mount_path.as_deref().unwrap_or(DEFAULT_MOUNT_PATH),
-        ca_bundle,
+        ca_bundle: checked.ca_pem.as_deref(),
     };
     let rendered = match render(&input) {
         Ok(rendered) => rendered,
@@ -455,29 +286,33 @@ async fn render_target(
             }));
         }
     };
-    Ok(
-        match target::write(
-            secrets,
-            bbt,
-            target_name,
-            rendered,
-            fingerprint,
-            &ctx.own_writes,
-        )
-        .await?
-        {
-            TargetOutcome::Written { change, replaced } => Written {
-                state: SecretState::Current {
-                    name: target_name.to_string(),
-                },
-                change,
-                replaced,
-            },
-            TargetOutcome::Conflict => Written::nothing(SecretState::Conflict {
-                name: target_name.to_string(),
-            }),
-        },
+    let fingerprint = token.fingerprint();
+    let outcome = target::write(
+        secrets,
+        bbt,
+        &target_name,
+        rendered,
+        &fingerprint,
+        &ctx.own_writes,
     )
+    .await?;
+    Ok(match outcome {
+        TargetOutcome::Written { change, replaced } => Written {
+            state: SecretState::Current { name: target_name },
+            change,
+            replaced,
+        },
+        TargetOutcome::Conflict => Written::nothing(SecretState::Conflict { name: target_name }),
+    })
+}
+
+/// `spec.target.name`, or `<metadata.name>-git`.
+fn target_name(bbt: &BitbucketToken) -> String {
+    bbt.spec
+        .target
+        .as_ref()
+        .and_then(|t| t.name.clone())
+        .unwrap_or_else(|| format!("{}-git", bbt.name_any()))
 }
 
 /// What happened to the target Secret in this reconcile.

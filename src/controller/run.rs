@@ -18,6 +18,7 @@ use kube::{
         watcher,
     },
 };
+use tracing::Instrument;
 
 use super::{
     context::{Context, ReconcileSettings},
@@ -235,11 +236,14 @@ async fn run_controllers(
                     let timed = counted.clone();
                     timed.reconciles.inc();
                     let started = std::time::Instant::now();
-                    reconcile(bbt, ctx).inspect(move |_| {
-                        timed
-                            .reconcile_duration
-                            .observe(started.elapsed().as_secs_f64());
-                    })
+                    let span = reconcile_span(&bbt);
+                    reconcile(bbt, ctx)
+                        .inspect(move |_| {
+                            timed
+                                .reconcile_duration
+                                .observe(started.elapsed().as_secs_f64());
+                        })
+                        .instrument(span)
                 },
                 move |bbt, error, ctx| {
                     failed.reconcile_failed(error.metric_label());
@@ -250,7 +254,9 @@ async fn run_controllers(
             .for_each(|result| async move {
                 match result {
                     Ok((object, _)) => tracing::debug!(namespace = ?object.namespace, name = %object.name, "reconciled"),
-                    Err(error) => tracing::warn!(error = %error, "reconcile failed"),
+                    // error_policy has logged it, with the object.
+                    Err(kube::runtime::controller::Error::ReconcilerFailed(..)) => {}
+                    Err(error) => tracing::warn!(%error, "the controller could not run a reconcile"),
                 }
             })
     }))
@@ -363,13 +369,19 @@ async fn synced(store: &Store<BitbucketToken>) -> bool {
     }
 }
 
+/// The span every reconcile of `bbt` runs in: its namespace and name on every line it logs.
+fn reconcile_span(bbt: &BitbucketToken) -> tracing::Span {
+    tracing::info_span!(
+        "reconcile",
+        namespace = bbt.namespace().unwrap_or_default(),
+        name = %bbt.name_any()
+    )
+}
+
+/// Logs a failed reconcile (the one place it is logged) and retries it.
 fn error_policy(bbt: Arc<BitbucketToken>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::warn!(
-        namespace = ?bbt.namespace(),
-        name = %bbt.name_any(),
-        error = %error,
-        kind = error.metric_label(),
-        "reconcile failed; retrying"
-    );
+    reconcile_span(&bbt).in_scope(|| {
+        tracing::warn!(%error, kind = error.metric_label(), "reconcile failed; retrying");
+    });
     Action::requeue(Duration::from_secs(15))
 }

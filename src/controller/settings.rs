@@ -2,19 +2,10 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use url::Url;
 
-use crate::{api::GoDuration, leader::LeaderElectionArgs};
-
-/// How log lines are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
+use crate::{api::GoDuration, leader::LeaderElectionArgs, telemetry::LogFormat};
 
 /// `run` options. Every flag also reads an environment variable, as a Deployment would set it.
 #[derive(Args, Debug, Clone)]

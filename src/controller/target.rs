@@ -43,6 +43,15 @@ pub enum TargetOutcome {
     Conflict,
 }
 
+impl TargetOutcome {
+    fn written(replaced: Option<String>) -> Self {
+        TargetOutcome::Written {
+            change: SecretChange::Written,
+            replaced,
+        }
+    }
+}
+
 /// Writes `rendered` as Secret `name` for `owner`, only when something changed.
 pub async fn write(
     api: &Api<Secret>,
@@ -54,40 +63,19 @@ pub async fn write(
 ) -> Result<TargetOutcome, Error> {
     let uid = owner.uid().ok_or(Error::NoUid)?;
     let namespace = owner.namespace().unwrap_or_default();
-    let record = |written: &Secret| {
-        own_writes.record(&namespace, name, written.resource_version());
-    };
-    let desired = desired_secret(owner, &uid, name, rendered, fingerprint);
+    let record = |written: &Secret| own_writes.record(&namespace, name, written.resource_version());
+    let mut desired = desired_secret(owner, &uid, name, rendered, fingerprint);
     let hash = content_hash(&desired);
-    // A BitbucketToken that never rendered a Secret most likely has none: try to create it
-    // first and read only when that fails (saves a read per new object; a Secret that exists
-    // answers 409 and takes the normal path below).
-    let existing = if never_rendered(owner) {
-        match create(api, &desired, &hash).await? {
-            Some(created) => {
-                record(&created);
-                return Ok(TargetOutcome::Written {
-                    change: SecretChange::Written,
-                    replaced: None,
-                });
-            }
-            None => api.get_opt(name).await.map_err(Error::ReadTarget)?,
+    desired
+        .annotations_mut()
+        .insert(CONTENT_HASH_ANNOTATION.into(), hash.clone());
+    let existing = match read_or_create(api, owner, name, &desired).await? {
+        Existing::Created(created) => {
+            record(&created);
+            return Ok(TargetOutcome::written(None));
         }
-    } else {
-        api.get_opt(name).await.map_err(Error::ReadTarget)?
-    };
-    let Some(existing) = existing else {
-        return match create(api, &desired, &hash).await? {
-            Some(created) => {
-                record(&created);
-                Ok(TargetOutcome::Written {
-                    change: SecretChange::Written,
-                    replaced: None,
-                })
-            }
-            // Someone created it between our read and our write: theirs, not ours.
-            None => Ok(TargetOutcome::Conflict),
-        };
+        Existing::Taken => return Ok(TargetOutcome::Conflict),
+        Existing::Found(existing) => existing,
     };
     if !belongs_to(&existing, &uid) {
         return Ok(TargetOutcome::Conflict);
@@ -107,42 +95,72 @@ pub async fn write(
         .get(FINGERPRINT_ANNOTATION)
         .filter(|before| before.as_str() != fingerprint)
         .cloned();
-    let mut applied = desired;
-    applied
-        .annotations_mut()
-        .insert(CONTENT_HASH_ANNOTATION.into(), hash);
-    if existing.type_ != applied.type_ {
-        // A Secret's type is immutable: replace our own Secret when the formats change its type.
+    record(&update(api, name, &existing, &desired).await?);
+    Ok(TargetOutcome::written(replaced))
+}
+
+/// The target Secret as found, or as this reconcile created it.
+enum Existing {
+    Created(Secret),
+    Found(Secret),
+    /// Someone else created it between our read and our write: theirs, not ours.
+    Taken,
+}
+
+/// Reads the Secret `name`, creating `desired` when there is none. A BitbucketToken that never
+/// rendered a Secret most likely has none: it creates first and reads only when that fails (saves
+/// a read per new object; a Secret that exists answers 409 and is read).
+async fn read_or_create(
+    api: &Api<Secret>,
+    owner: &BitbucketToken,
+    name: &str,
+    desired: &Secret,
+) -> Result<Existing, Error> {
+    if never_rendered(owner)
+        && let Some(created) = create(api, desired).await?
+    {
+        return Ok(Existing::Created(created));
+    }
+    Ok(match api.get_opt(name).await.map_err(Error::ReadTarget)? {
+        Some(existing) => Existing::Found(existing),
+        None => match create(api, desired).await? {
+            Some(created) => Existing::Created(created),
+            None => Existing::Taken,
+        },
+    })
+}
+
+/// Brings our own `existing` Secret to `desired`: server-side apply, or delete and create when
+/// the type changes (a Secret's type is immutable).
+async fn update(
+    api: &Api<Secret>,
+    name: &str,
+    existing: &Secret,
+    desired: &Secret,
+) -> Result<Secret, Error> {
+    if existing.type_ != desired.type_ {
         api.delete(name, &DeleteParams::default())
             .await
             .map_err(Error::WriteTarget)?;
-        let params = PostParams {
-            field_manager: Some(FIELD_MANAGER.into()),
-            ..PostParams::default()
-        };
-        let created = api
-            .create(&params, &applied)
+        return api
+            .create(&create_params(), desired)
             .await
-            .map_err(Error::WriteTarget)?;
-        record(&created);
-        return Ok(TargetOutcome::Written {
-            change: SecretChange::Written,
-            replaced,
-        });
+            .map_err(Error::WriteTarget);
     }
-    let patched = api
-        .patch(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&applied),
-        )
-        .await
-        .map_err(Error::WriteTarget)?;
-    record(&patched);
-    Ok(TargetOutcome::Written {
-        change: SecretChange::Written,
-        replaced,
-    })
+    api.patch(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(desired),
+    )
+    .await
+    .map_err(Error::WriteTarget)
+}
+
+fn create_params() -> PostParams {
+    PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PostParams::default()
+    }
 }
 
 fn never_rendered(owner: &BitbucketToken) -> bool {
@@ -152,17 +170,9 @@ fn never_rendered(owner: &BitbucketToken) -> bool {
         .is_none_or(|status| status.secret_name.is_none())
 }
 
-/// Creates `desired` with its content hash; `None` when a Secret of that name already exists.
-async fn create(api: &Api<Secret>, desired: &Secret, hash: &str) -> Result<Option<Secret>, Error> {
-    let mut fresh = desired.clone();
-    fresh
-        .annotations_mut()
-        .insert(CONTENT_HASH_ANNOTATION.into(), hash.to_string());
-    let params = PostParams {
-        field_manager: Some(FIELD_MANAGER.into()),
-        ..PostParams::default()
-    };
-    match api.create(&params, &fresh).await {
+/// Creates `desired`; `None` when a Secret of that name already exists.
+async fn create(api: &Api<Secret>, desired: &Secret) -> Result<Option<Secret>, Error> {
+    match api.create(&create_params(), desired).await {
         Ok(created) => Ok(Some(created)),
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(None),
         Err(error) => Err(Error::WriteTarget(error)),

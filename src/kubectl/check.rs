@@ -17,7 +17,7 @@ use crate::{
     api::{BitbucketToken, BitbucketTokenStatus, ConditionType, Reason},
     bitbucket::{ClientConfig, Server, ValidationRequest, Validator, host_key},
     check::OutputFormat,
-    controller::{reconcile::formats, source, verdict::TokenVerdict},
+    controller::{source, validate::formats, verdict::TokenVerdict},
     render::extra_basic_user,
     token::SecretToken,
 };

@@ -15,7 +15,7 @@ use super::{
     status_report::{EventView, KeyView, SecretView, StatusReport},
     status_text,
 };
-use crate::{api::BitbucketToken, controller::reconcile::formats};
+use crate::{api::BitbucketToken, controller::validate::formats};
 
 /// How many of the most recent Events are shown.
 pub const EVENT_LIMIT: usize = 10;

@@ -1,8 +1,6 @@
 //! Who the token authenticates as, and how: usernames per token kind, the `Authorization` header,
 //! and `.git-credentials` store lines.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::RenderError;
@@ -71,10 +69,9 @@ pub(crate) fn authorization(
 ) -> Result<String, RenderError> {
     if git_uses_basic(kind) {
         let user = required_basic_username(kind, username, OutputFormat::GitConfig)?;
-        let pair = format!("{user}:{}", token.expose());
-        Ok(format!("Basic {}", STANDARD.encode(pair)))
+        Ok(token.basic_authorization(user))
     } else {
-        Ok(format!("Bearer {}", token.expose()))
+        Ok(token.bearer_authorization())
     }
 }
 
