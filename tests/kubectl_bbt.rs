@@ -4,6 +4,8 @@
 //! Secret, and a name that does not exist; kubeconfig handling as kubectl's; help texts, completion
 //! and version; and `status` on a terminal (tmux), as a person reads it.
 
+#[path = "support/rendered.rs"]
+mod rendered;
 mod support;
 #[path = "support/world.rs"]
 mod world;
@@ -18,85 +20,45 @@ use std::{
 use bitbucket_simulator::{SimTokenKind, TokenFixture, dc_token_secret};
 use bitbucket_token_operator::api::BitbucketToken;
 use chrono::{TimeDelta, Utc};
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use support::{
-    TestNamespace, client,
     cluster::{bin_dir, kubeconfig_path},
-    ensure_crd,
     helm::service_account_kubeconfig,
-    kubectl,
-    operator::Operator,
-    wait_for, wait_until,
+    kubectl, wait_for, wait_until,
 };
-use world::World;
 
 const WAIT: Duration = Duration::from_secs(60);
 
 struct Env {
-    ns: TestNamespace,
-    world: World,
-    _operator: Operator,
+    base: rendered::Env,
     /// Holds `kubectl-bbt` (a symlink to the binary), kubeconfigs and the simulator's CA.
     dir: tempfile::TempDir,
 }
 
+impl std::ops::Deref for Env {
+    type Target = rendered::Env;
+
+    fn deref(&self) -> &rendered::Env {
+        &self.base
+    }
+}
+
 impl Env {
+    /// A namespace, the simulator and the operator (Secret `corp-ca` holds the simulator's CA).
     async fn start(prefix: &str) -> Self {
-        let client = client().await;
-        ensure_crd(&client).await;
-        let ns = TestNamespace::create(&client, prefix).await;
-        let world = World::start().await;
-        let operator = Operator::start(&ns.name, &world.sim, &[]);
+        let base = rendered::Env::start(prefix).await;
         let dir = tempfile::tempdir().expect("temp dir");
         std::os::unix::fs::symlink(
             env!("CARGO_BIN_EXE_bitbucket-token-operator"),
             dir.path().join("kubectl-bbt"),
         )
         .expect("link kubectl-bbt");
-        std::fs::write(dir.path().join("sim-ca.pem"), world.sim.ca_pem()).expect("write CA");
-        let env = Self {
-            ns,
-            world,
-            _operator: operator,
-            dir,
-        };
-        env.secret("corp-ca", "ca.crt", &env.world.sim.ca_pem())
-            .await;
-        env
-    }
-
-    async fn secret(&self, name: &str, key: &str, value: &str) {
-        let secret: Secret = serde_json::from_value(json!({
-            "metadata": {"name": name},
-            "stringData": {key: value},
-        }))
-        .expect("Secret");
-        self.ns
-            .api::<Secret>()
-            .patch(
-                name,
-                &PatchParams::apply("bto-tests").force(),
-                &Patch::Apply(&secret),
-            )
-            .await
-            .expect("apply Secret");
+        std::fs::write(dir.path().join("sim-ca.pem"), base.world.sim.ca_pem()).expect("write CA");
+        Self { base, dir }
     }
 
     async fn create(&self, name: &str, spec: Value) {
-        let object: BitbucketToken = serde_json::from_value(json!({
-            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
-            "kind": "BitbucketToken",
-            "metadata": {"name": name},
-            "spec": spec,
-        }))
-        .expect("BitbucketToken");
-        self.ns
-            .api::<BitbucketToken>()
-            .create(&PostParams::default(), &object)
-            .await
-            .expect("create BitbucketToken");
+        self.apply_token(name, spec).await;
     }
 
     /// A Cloud repository token for acme/payments, holding fixture token `token`.
@@ -349,7 +311,7 @@ async fn healthy_token_status_revalidate_and_check() {
         "{}",
         describe(&commands)
     );
-    env.ns.delete().await;
+    env.base.finish().await;
 }
 
 /// A Data Center token Bitbucket says expires in 12 days and an hour.
@@ -415,7 +377,7 @@ async fn expiring_token_says_when() {
     let verdict: Value = serde_json::from_slice(&check.stdout).expect("JSON");
     assert_eq!(verdict["verdict"], "valid", "{}", describe(&check));
     assert_eq!(verdict["expirySource"], "Bitbucket");
-    env.ns.delete().await;
+    env.base.finish().await;
 }
 
 #[tokio::test]
@@ -452,7 +414,7 @@ async fn revoked_token_is_not_ready_everywhere() {
         "{}",
         describe(&check)
     );
-    env.ns.delete().await;
+    env.base.finish().await;
 }
 
 #[tokio::test]
@@ -491,7 +453,7 @@ async fn missing_token_secret() {
         .await;
     assert_exit(&revalidate, 1);
     assert!(stdout(&revalidate).contains("SourceSecretNotFound"));
-    env.ns.delete().await;
+    env.base.finish().await;
 }
 
 #[tokio::test]
@@ -591,7 +553,7 @@ async fn a_caller_who_may_not_read_the_secret() {
         .expect("run");
     assert_exit(&other, 4);
     assert!(stderr(&other).contains("you may not get BitbucketToken"));
-    env.ns.delete().await;
+    env.base.finish().await;
 }
 
 #[tokio::test]
@@ -613,7 +575,7 @@ async fn a_name_that_does_not_exist() {
             describe(&output)
         );
     }
-    env.ns.delete().await;
+    env.base.finish().await;
 }
 
 /// `kubectl-bbt status payments <args>` with `$KUBECONFIG` set to `kubeconfig_env`.
@@ -696,7 +658,7 @@ async fn kubeconfig_flags_and_files_as_kubectl() {
     let elsewhere = status_with(&env, joined(&[&a]), &["-n", "default"]).await;
     assert_exit(&elsewhere, 3);
     assert!(stderr(&elsewhere).contains("not found in namespace default"));
-    env.ns.delete().await;
+    env.base.finish().await;
 }
 
 #[test]
@@ -892,5 +854,5 @@ async fn a_person_reads_status_in_a_terminal() {
         "every line fits the 90-column terminal:\n{screen}"
     );
     assert!(!screen.contains('\u{1b}'), "no raw escape sequences");
-    env.ns.delete().await;
+    env.base.finish().await;
 }

@@ -6,6 +6,7 @@ mod report;
 use std::{io::Read, process::ExitCode, time::Duration};
 
 pub use args::{CheckArgs, EXIT_CODES_HELP, OutputFormat};
+pub(crate) use report::JsonReport;
 
 use crate::{
     api::{AccessSpec, TokenKind},

@@ -5,31 +5,73 @@ use serde::Serialize;
 use super::args::OutputFormat;
 use crate::{
     api::ExpirySource,
-    bitbucket::{Invalid, Outcome},
+    bitbucket::{Invalid, Outcome, ValidToken},
 };
 
+/// The JSON verdict of `check` (also of `kubectl bbt check NAME`, which adds `name`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonReport<'a> {
-    verdict: &'static str,
-    reason: &'static str,
-    message: String,
+pub(crate) struct JsonReport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    identity: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub verdict: &'static str,
+    pub reason: &'static str,
+    pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    credential_type: Option<&'a str>,
+    pub identity: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    granted: Option<&'a [String]>,
+    pub credential_type: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    missing: Option<&'a [String]>,
+    pub granted: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    expires_at: Option<String>,
+    pub missing: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    expiry_source: Option<ExpirySource>,
+    pub expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiry_source: Option<ExpirySource>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    warnings: &'a [String],
+    pub warnings: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
-    retry_after_seconds: Option<u64>,
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl<'a> JsonReport<'a> {
+    /// A report with `verdict`, `reason` and `message` and nothing else.
+    pub fn new(verdict: &'static str, reason: &'static str, message: String) -> Self {
+        Self {
+            name: None,
+            verdict,
+            reason,
+            message,
+            identity: None,
+            credential_type: None,
+            granted: None,
+            missing: None,
+            expires_at: None,
+            expiry_source: None,
+            warnings: &[],
+            retry_after_seconds: None,
+        }
+    }
+
+    /// The report of a token Bitbucket accepted.
+    pub fn valid(valid: &'a ValidToken) -> Self {
+        Self {
+            identity: Some(&valid.identity),
+            credential_type: valid.credential_type.as_deref(),
+            granted: Some(&valid.granted),
+            expires_at: valid.expires_at.map(crate::bitbucket::rfc3339_text),
+            expiry_source: valid.expiry_source,
+            warnings: &valid.warnings,
+            ..Self::new("valid", "Valid", valid.message())
+        }
+    }
+
+    /// Pretty JSON ending with a newline.
+    pub fn to_text(&self) -> String {
+        // Serializing plain strings and numbers cannot fail; fall back to the message just in case.
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| self.message.clone()) + "\n"
+    }
 }
 
 /// Input `check` could not use, as the JSON report (`verdict: "error"`, `reason:
@@ -61,34 +103,11 @@ fn text(outcome: &Outcome) -> String {
 }
 
 fn json(outcome: &Outcome) -> String {
-    let empty: &[String] = &[];
-    let mut report = JsonReport {
-        verdict: "",
-        reason: "",
-        message: outcome.message(),
-        identity: None,
-        credential_type: None,
-        granted: None,
-        missing: None,
-        expires_at: None,
-        expiry_source: None,
-        warnings: empty,
-        retry_after_seconds: None,
-    };
-    match outcome {
-        Outcome::Valid(valid) => {
-            report.verdict = "valid";
-            report.reason = "Valid";
-            report.identity = Some(&valid.identity);
-            report.credential_type = valid.credential_type.as_deref();
-            report.granted = Some(&valid.granted);
-            report.expires_at = valid.expires_at.map(crate::bitbucket::rfc3339_text);
-            report.expiry_source = valid.expiry_source;
-            report.warnings = &valid.warnings;
-        }
+    let report = match outcome {
+        Outcome::Valid(valid) => JsonReport::valid(valid),
         Outcome::Invalid(invalid) => {
-            report.verdict = "invalid";
-            report.reason = invalid.reason().as_str();
+            let mut report =
+                JsonReport::new("invalid", invalid.reason().as_str(), outcome.message());
             if let Invalid::InsufficientScope {
                 missing, granted, ..
             } = invalid
@@ -96,13 +115,12 @@ fn json(outcome: &Outcome) -> String {
                 report.missing = Some(missing);
                 report.granted = Some(granted);
             }
+            report
         }
-        Outcome::Transient(transient) => {
-            report.verdict = "unknown";
-            report.reason = transient.reason().as_str();
-            report.retry_after_seconds = transient.retry_after().map(|d| d.as_secs());
-        }
-    }
-    // Serializing plain strings and numbers cannot fail; fall back to the message just in case.
-    serde_json::to_string_pretty(&report).unwrap_or_else(|_| report.message.clone()) + "\n"
+        Outcome::Transient(transient) => JsonReport {
+            retry_after_seconds: transient.retry_after().map(|d| d.as_secs()),
+            ..JsonReport::new("unknown", transient.reason().as_str(), outcome.message())
+        },
+    };
+    report.to_text()
 }

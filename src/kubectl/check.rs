@@ -275,17 +275,14 @@ mod tests {
     }
 
     fn data_center(observed: Option<i64>, reason: &str) -> BitbucketToken {
-        let mut bbt: BitbucketToken = serde_json::from_value(serde_json::json!({
-            "apiVersion": "bitbucket-token-operator.io/v1alpha1",
-            "kind": "BitbucketToken",
-            "metadata": {"name": "payments", "namespace": "ci", "generation": 2},
-            "spec": {
-                "server": {"dataCenter": {"url": "https://git.example.com"}},
-                "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "t", "key": "token"}},
-                "access": {"project": "PAY"},
-            },
+        let spec = serde_json::from_value(serde_json::json!({
+            "server": {"dataCenter": {"url": "https://git.example.com"}},
+            "token": {"kind": "HTTPAccessToken", "secretRef": {"name": "t", "key": "token"}},
+            "access": {"project": "PAY"},
         }))
         .unwrap();
+        let mut bbt = BitbucketToken::new("payments", spec);
+        bbt.metadata.generation = Some(2);
         bbt.status = Some(BitbucketTokenStatus {
             observed_generation: observed,
             conditions: vec![token_valid("False", reason)],

@@ -1,33 +1,10 @@
-//! Printing the verdict of `check NAME`: the same one-line text and JSON fields as `check` with
-//! flags (`verdict`, `reason`, `message`, ...), plus the BitbucketToken's name.
-
-use serde::Serialize;
+//! Printing the verdict of `check NAME`: the same one-line text and JSON report as `check` with
+//! flags ([`JsonReport`]: `verdict`, `reason`, `message`, ...), plus the BitbucketToken's name.
 
 use crate::{
-    api::ExpirySource, bitbucket::rfc3339_text, check::OutputFormat,
+    check::{JsonReport, OutputFormat},
     controller::verdict::TokenVerdict,
 };
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonReport<'a> {
-    name: &'a str,
-    verdict: &'static str,
-    reason: &'static str,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    identity: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    granted: Option<&'a [String]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expiry_source: Option<ExpirySource>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    warnings: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retry_after_seconds: Option<u64>,
-}
 
 /// The verdict on BitbucketToken `name` as text or JSON, ending with a newline.
 pub fn render(verdict: &TokenVerdict, name: &str, output: OutputFormat) -> String {
@@ -39,12 +16,7 @@ pub fn render(verdict: &TokenVerdict, name: &str, output: OutputFormat) -> Strin
 
 /// A failure before any verdict, as JSON (`verdict: "error"`), ending with a newline.
 pub fn error(message: &str) -> String {
-    let report = serde_json::json!({
-        "verdict": "error",
-        "reason": "Error",
-        "message": message,
-    });
-    format!("{report}\n")
+    JsonReport::new("error", "Error", message.to_string()).to_text()
 }
 
 fn text(verdict: &TokenVerdict) -> String {
@@ -58,45 +30,25 @@ fn text(verdict: &TokenVerdict) -> String {
 }
 
 fn json(verdict: &TokenVerdict, name: &str) -> String {
-    let mut report = JsonReport {
-        name,
-        verdict: "valid",
-        reason: "Valid",
-        message: String::new(),
-        identity: None,
-        granted: None,
-        expires_at: None,
-        expiry_source: None,
-        warnings: &[],
-        retry_after_seconds: None,
-    };
-    match verdict {
-        TokenVerdict::Valid(facts) => {
-            report.message = facts.message();
-            report.identity = Some(&facts.identity);
-            report.granted = Some(&facts.granted);
-            report.expires_at = facts.expires_at.map(rfc3339_text);
-            report.expiry_source = facts.expiry_source;
-            report.warnings = &facts.warnings;
-        }
+    let report = match verdict {
+        TokenVerdict::Valid(valid) => JsonReport::valid(valid),
         TokenVerdict::Invalid { reason, message } => {
-            report.verdict = "invalid";
-            report.reason = reason.as_str();
-            report.message = message.clone();
+            JsonReport::new("invalid", reason.as_str(), message.clone())
         }
         TokenVerdict::Unknown {
             reason,
             message,
             retry_after,
-        } => {
-            report.verdict = "unknown";
-            report.reason = reason.as_str();
-            report.message = message.clone();
-            report.retry_after_seconds = retry_after.map(|d| d.as_secs());
-        }
+        } => JsonReport {
+            retry_after_seconds: retry_after.map(|d| d.as_secs()),
+            ..JsonReport::new("unknown", reason.as_str(), message.clone())
+        },
+    };
+    JsonReport {
+        name: Some(name),
+        ..report
     }
-    // Serializing plain strings and numbers cannot fail; fall back to the message just in case.
-    serde_json::to_string_pretty(&report).unwrap_or_else(|_| report.message.clone()) + "\n"
+    .to_text()
 }
 
 #[cfg(test)]

@@ -96,16 +96,15 @@ impl Env {
                 "caBundleSecretRef": {"name": "corp-ca", "key": "ca.crt"},
             }});
         }
-        let object: BitbucketToken = serde_json::from_value(json!({
-            "apiVersion": "bitbucket-token-operator.io/v1beta1",
-            "kind": "BitbucketToken",
-            "metadata": {"name": name},
-            "spec": spec,
-        }))
-        .expect("BitbucketToken");
+        self.apply_token(name, spec).await;
+    }
+
+    /// Creates BitbucketToken `name` with `spec` as given.
+    pub async fn apply_token(&self, name: &str, spec: Value) {
+        let spec = serde_json::from_value(spec).expect("BitbucketToken spec");
         self.ns
             .api::<BitbucketToken>()
-            .create(&PostParams::default(), &object)
+            .create(&PostParams::default(), &BitbucketToken::new(name, spec))
             .await
             .expect("create BitbucketToken");
     }
