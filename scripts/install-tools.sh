@@ -145,6 +145,32 @@ fetch_kubectl_helm() {
   ln -sf helm4 "$BIN_DIR/helm"
 }
 
+# Before the stamped cache, each Kubernetes version had its own folder (tools-k8s-v*-etcd-v*).
+# Adopt from it what a version bump did not change: etcd (its version is in the folder name),
+# containerd (asked for its version) and the consumers' programs and old git (their own stamps,
+# checked again by build-consumers.sh). Kubernetes binaries are never adopted.
+adopt_previous_cache() {
+  local old bin
+  for old in "$CACHE_ROOT"/tools-k8s-v*-etcd-v"$ETCD_VERSION"/bin; do
+    [ -d "$old" ] || continue
+    if ! have etcd "$ETCD_VERSION" && [ -x "$old/etcd" ]; then
+      cp -p "$old/etcd" "$BIN_DIR/"; stamp "$ETCD_VERSION" etcd; log "adopted etcd from $old"
+    fi
+    if ! have containerd "v$CONTAINERD_VERSION" && [ -x "$old/containerd" ] &&
+      "$old/containerd" --version | grep -q " v$CONTAINERD_VERSION\b"; then
+      cp -p "$old/containerd" "$old/containerd-shim-runc-v2" "$old/ctr" "$BIN_DIR/"
+      stamp "v$CONTAINERD_VERSION" containerd containerd-shim-runc-v2 ctr
+      log "adopted containerd from $old"
+    fi
+    for bin in tekton-gitcreds flux-gogit argocd-repo git-2.30; do
+      if [ ! -e "$BIN_DIR/$bin.stamp" ] && [ -e "$old/$bin.stamp" ]; then
+        cp -a "$old/$bin" "$old/$bin.stamp" "$BIN_DIR/"; log "adopted $bin from $old"
+      fi
+    done
+  done
+}
+
+adopt_previous_cache
 fetch_kubectl_helm
 build_etcd
 build_kubernetes
