@@ -60,7 +60,7 @@ fn header(out: &mut String, report: &StatusReport) {
         "BitbucketToken {}/{}: {verdict}",
         report.namespace, report.name
     );
-    if report.stale {
+    if report.stale && !report.conditions.is_empty() {
         out.push_str("(the operator has not reported on the latest change to the spec yet)\n");
     }
 }
@@ -109,7 +109,13 @@ fn facts(out: &mut String, report: &StatusReport, now: DateTime<Utc>, width: usi
         report.granted_scopes.join(", ")
     };
     fact(out, "Scopes", &scopes, width);
-    fact(out, "Expires", &expiry(report, now), width);
+    let reported = !report.conditions.is_empty();
+    let expires = if reported {
+        expiry(report, now)
+    } else {
+        "not known yet".to_string()
+    };
+    fact(out, "Expires", &expires, width);
     let at = |time: Option<DateTime<Utc>>, none: &str| {
         time.map_or(none.to_string(), |t| exact_and_relative(t, now))
     };
@@ -127,7 +133,11 @@ fn facts(out: &mut String, report: &StatusReport, now: DateTime<Utc>, width: usi
         "Next check",
         &at(
             report.next_validation_at,
-            "not scheduled (waiting for a change to the spec or the Secret)",
+            if reported {
+                "not scheduled (waiting for a change to the spec or the Secret)"
+            } else {
+                "not scheduled yet"
+            },
         ),
         width,
     );
@@ -352,6 +362,33 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{expected:?} missing in\n{text}");
         }
+    }
+
+    #[test]
+    fn nothing_is_claimed_before_the_operator_reports() {
+        let now = Utc::now();
+        let text = render(
+            &StatusReport {
+                verdict: Verdict::Unknown,
+                stale: true,
+                conditions: vec![],
+                expires_at: None,
+                expiry_source: None,
+                next_validation_at: None,
+                ..report(now)
+            },
+            now,
+        );
+        assert!(text.contains("not decided yet"), "{text}");
+        assert!(
+            text.contains("none yet: the operator has not reported"),
+            "{text}"
+        );
+        assert!(text.contains("Expires:     not known yet"), "{text}");
+        assert!(
+            !text.contains("has not reported on the latest change"),
+            "{text}"
+        );
     }
 
     #[test]
