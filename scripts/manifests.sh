@@ -3,6 +3,7 @@
 #   <out>/crds.yaml                     the BitbucketToken CRD
 #   <out>/bitbucket-token-operator.yaml  the namespace and everything else
 # Usage: scripts/manifests.sh [out-dir]   (default: deploy)
+# Rendered for the tested Kubernetes version (the chart's kubeVersion refuses helm's built-in default).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -17,7 +18,7 @@ mkdir -p "$out"
 header="# Generated from charts/bitbucket-token-operator by 'make manifests'. Do not edit."
 {
   echo "$header"
-  "$helm" template "$namespace" "$chart" --namespace "$namespace" \
+  "$helm" template "$namespace" "$chart" --namespace "$namespace" --kube-version "$K8S_VERSION" \
     --show-only templates/crds/bitbucket-token-operator.io_bitbuckettokens.yaml
 } > "$out/crds.yaml.tmp"
 {
@@ -28,7 +29,8 @@ header="# Generated from charts/bitbucket-token-operator by 'make manifests'. Do
   echo "kind: Namespace"
   echo "metadata:"
   echo "  name: $namespace"
-  "$helm" template "$namespace" "$chart" --namespace "$namespace" --set crds.enabled=false
+  "$helm" template "$namespace" "$chart" --namespace "$namespace" --kube-version "$K8S_VERSION" \
+    --set crds.enabled=false
 } > "$out/bitbucket-token-operator.yaml.tmp"
 mv "$out/crds.yaml.tmp" "$out/crds.yaml"
 mv "$out/bitbucket-token-operator.yaml.tmp" "$out/bitbucket-token-operator.yaml"

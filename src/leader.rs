@@ -47,6 +47,12 @@ pub struct LeaderElectionArgs {
     )]
     pub leader_election_lease_duration: GoDuration,
 
+    /// A Deployment in the Lease's namespace (the operator's own) that owns the Lease, so that
+    /// deleting it deletes the Lease too. Needs get on that Deployment; without it, or when the
+    /// owner cannot be set, the election runs as usual and the Lease outlives the Deployment.
+    #[arg(long, env = "BTO_LEADER_ELECTION_LEASE_OWNER")]
+    pub leader_election_lease_owner: Option<String>,
+
     /// This replica's identity in the Lease (default: $POD_NAME, then <hostname>-<pid>).
     #[arg(long, env = "POD_NAME")]
     pub leader_election_identity: Option<String>,
@@ -99,6 +105,12 @@ impl Election {
             .clone()
             .unwrap_or_else(default_identity);
         let lease_name = args.leader_election_lease_name.clone();
+        if let Some(owner) = &args.leader_election_lease_owner {
+            match crate::lease_owner::own_lease(&client, &namespace, &lease_name, owner).await {
+                Ok(()) => tracing::debug!(%owner, "the leader Lease is owned by the Deployment"),
+                Err(error) => tracing::warn!(%error, "the leader Lease stays after uninstall"),
+            }
+        }
         let manager = LeaseManagerBuilder::new(client, &lease_name)
             .with_namespace(&namespace)
             .with_identity(&identity)

@@ -10,6 +10,7 @@ mod digest;
 pub mod http;
 pub mod kubectl;
 pub mod leader;
+pub mod lease_owner;
 pub mod metrics;
 pub mod render;
 pub mod telemetry;

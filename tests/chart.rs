@@ -12,6 +12,7 @@ use bitbucket_token_operator::api::BitbucketToken;
 use k8s_openapi::{
     api::{
         apps::v1::Deployment,
+        coordination::v1::Lease,
         core::v1::{Secret, ServiceAccount as ServiceAccountObject},
         events::v1::Event,
     },
@@ -24,7 +25,9 @@ use kube::{
 use serde_json::{Value, json};
 use support::{
     TestNamespace, client, ensure_crd,
-    helm::{Helm, ServiceAccount, chart_dir, fullname, parse_objects, service_account_kubeconfig},
+    helm::{
+        Helm, ServiceAccount, can_i, chart_dir, fullname, parse_objects, service_account_kubeconfig,
+    },
     kubectl,
     operator::Operator,
     wait_for, wait_until,
@@ -32,6 +35,8 @@ use support::{
 use world::World;
 
 const WAIT: Duration = Duration::from_secs(30);
+/// The garbage collector rediscovers resources every 30 s (docs/control-plane notes): allow two rounds.
+const GC_WAIT: Duration = Duration::from_secs(90);
 const CRD_NAME: &str = "bitbuckettokens.bitbucket-token-operator.io";
 
 fn kinds(objects: &[Value]) -> Vec<String> {
@@ -131,6 +136,242 @@ fn lint_and_default_rendering_under_helm3_and_helm4() {
             assert!(args.contains(&expected.to_string()), "{helm:?}: {args:?}");
         }
         assert!(!args.iter().any(|a| a.starts_with("--namespaces")));
+        assert!(
+            args.contains(&"--leader-election-lease-owner=rel-bitbucket-token-operator".into()),
+            "{helm:?}: the Deployment owns the Lease: {args:?}"
+        );
+        assert!(
+            !args.iter().any(|a| a.starts_with("--restart-workloads")),
+            "{helm:?}: restarting workloads is off by default: {args:?}"
+        );
+        let cluster_role = find(&objects, "ClusterRole")
+            .into_iter()
+            .find(|r| r["metadata"]["name"] == "rel-bitbucket-token-operator")
+            .expect("the operator's ClusterRole");
+        assert!(
+            !cluster_role["rules"].to_string().contains("deployments"),
+            "{helm:?}: nothing on workloads by default: {}",
+            cluster_role["rules"]
+        );
+        // The leader-election Role may read the one Deployment that owns the Lease.
+        assert_eq!(
+            roles[0]["rules"][2],
+            json!({"apiGroups": ["apps"], "resources": ["deployments"],
+                   "resourceNames": ["rel-bitbucket-token-operator"], "verbs": ["get"]})
+        );
+        assert_eq!(pod["automountServiceAccountToken"], true);
+        assert_eq!(deployment["spec"]["revisionHistoryLimit"], 10);
+        assert!(deployment["spec"].get("strategy").is_none());
+        assert!(deployment["metadata"].get("annotations").is_none());
+        assert!(pod.get("volumes").is_none() && container.get("volumeMounts").is_none());
+        // Aggregated into view (read) and edit/admin (write).
+        let view = aggregated(&objects, "rel-bitbucket-token-operator-view");
+        let edit = aggregated(&objects, "rel-bitbucket-token-operator-edit");
+        for (role, labels) in [
+            (view, &["view", "edit", "admin"][..]),
+            (edit, &["edit", "admin"][..]),
+        ] {
+            for to in ["view", "edit", "admin"] {
+                let label = &role["metadata"]["labels"][format!("rbac.authorization.k8s.io/aggregate-to-{to}")];
+                assert_eq!(label.as_str() == Some("true"), labels.contains(&to), "{role}");
+            }
+        }
+        assert_eq!(view["rules"][0]["verbs"], json!(["get", "list", "watch"]));
+        assert!(!edit["rules"].to_string().contains("status"), "nobody else writes status");
+    }
+}
+
+/// The aggregated ClusterRole `name` among `objects`.
+fn aggregated<'a>(objects: &'a [Value], name: &str) -> &'a Value {
+    find(objects, "ClusterRole")
+        .into_iter()
+        .find(|r| r["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no ClusterRole {name}"))
+}
+
+/// The image reference the Deployment runs with `sets`.
+fn image(helm: Helm, sets: &[&str]) -> String {
+    let objects = helm.template("rel", "ops", sets);
+    find(&objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .expect("image")
+        .to_string()
+}
+
+#[test]
+fn the_image_registry_override_under_helm3_and_helm4() {
+    let version = env!("CARGO_PKG_VERSION");
+    for helm in Helm::ALL {
+        for (sets, expected) in [
+            (
+                vec!["image.registry=mirror.example.com"],
+                format!("mirror.example.com/bitbucket-token-operator/bitbucket-token-operator:{version}"),
+            ),
+            (
+                vec!["image.registry=localhost:5000", "image.repository=platform/bto"],
+                format!("localhost:5000/platform/bto:{version}"),
+            ),
+            (
+                vec!["image.registry=mirror.example.com", "image.repository=localhost/bto", "image.tag=dev"],
+                "mirror.example.com/bto:dev".to_string(),
+            ),
+            (
+                vec![
+                    "image.registry=mirror.example.com:8443",
+                    "image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                ],
+                "mirror.example.com:8443/bitbucket-token-operator/bitbucket-token-operator@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".to_string(),
+            ),
+            (
+                vec!["image.repository=registry.example.com/platform/bto"],
+                format!("registry.example.com/platform/bto:{version}"),
+            ),
+        ] {
+            assert_eq!(image(helm, &sets), expected, "{helm:?} {sets:?}");
+        }
+    }
+}
+
+#[test]
+fn the_extension_points_render_under_helm3_and_helm4() {
+    let values = json!({
+        "extraCABundle": {"kind": "Secret", "name": "corp-ca"},
+        "extraVolumes": [{"name": "token", "projected": {"sources": [
+            {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}}]}}],
+        "extraVolumeMounts": [{"name": "token", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}],
+        "serviceAccount": {"automountServiceAccountToken": false},
+        "deploymentAnnotations": {"reloader.stakater.com/auto": "true"},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "revisionHistoryLimit": 3,
+        "podMonitor": {
+            "enabled": true, "labels": {"release": "prom"},
+            "relabelings": [{"action": "replace", "targetLabel": "cluster", "replacement": "eu-1"}],
+            "metricRelabelings": [{"action": "drop", "sourceLabels": ["__name__"], "regex": "go_.*"}],
+        },
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("values.yaml");
+    std::fs::write(&file, serde_saphyr::to_string(&values).expect("YAML")).expect("write");
+    let chart = chart_dir();
+    let version = support::helm::kube_version();
+    for helm in Helm::ALL {
+        let base = ["--kube-version", &version, "-f", file.to_str().unwrap()];
+        let mut lint = vec!["lint", chart.to_str().unwrap(), "--strict"];
+        lint.extend(base);
+        helm.ok(&lint);
+        let mut template = vec!["template", "rel", chart.to_str().unwrap(), "-n", "ops"];
+        template.extend(base);
+        let objects = parse_objects(&helm.ok(&template));
+        let deployment = find(&objects, "Deployment")[0];
+        let pod = &deployment["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        assert_eq!(pod["automountServiceAccountToken"], false, "{helm:?}");
+        let accounts = find(&objects, "ServiceAccount");
+        assert_eq!(accounts[0]["automountServiceAccountToken"], false);
+        let volumes: Vec<&str> = pod["volumes"].as_array().unwrap().iter()
+            .map(|v| v["name"].as_str().unwrap()).collect();
+        assert_eq!(volumes, ["extra-ca", "token"], "{helm:?}");
+        assert_eq!(pod["volumes"][0]["secret"]["secretName"], "corp-ca");
+        assert_eq!(pod["volumes"][1], values["extraVolumes"][0]);
+        let mounts: Vec<&str> = container["volumeMounts"].as_array().unwrap().iter()
+            .map(|v| v["name"].as_str().unwrap()).collect();
+        assert_eq!(mounts, ["extra-ca", "token"], "{helm:?}");
+        assert_eq!(container["volumeMounts"][1], values["extraVolumeMounts"][0]);
+        assert_eq!(deployment["metadata"]["annotations"], values["deploymentAnnotations"]);
+        assert!(pod.get("annotations").is_none());
+        assert_eq!(deployment["spec"]["strategy"], values["strategy"]);
+        assert_eq!(deployment["spec"]["revisionHistoryLimit"], 3);
+        let monitor = find(&objects, "PodMonitor")[0];
+        assert!(find(&objects, "ServiceMonitor").is_empty());
+        assert_eq!(monitor["metadata"]["labels"]["release"], "prom");
+        let endpoint = &monitor["spec"]["podMetricsEndpoints"][0];
+        assert_eq!(endpoint["port"], "http-metrics");
+        assert_eq!(endpoint["relabelings"], values["podMonitor"]["relabelings"]);
+        assert_eq!(endpoint["metricRelabelings"], values["podMonitor"]["metricRelabelings"]);
+        assert_eq!(
+            monitor["spec"]["selector"]["matchLabels"],
+            deployment["spec"]["selector"]["matchLabels"]
+        );
+        // The ServiceMonitor takes the same relabelings; not both monitors at once.
+        let relabel = "serviceMonitor.relabelings[0].targetLabel=cluster";
+        let objects = helm.template("rel", "ops", &["serviceMonitor.enabled=true", relabel,
+            "serviceMonitor.metricRelabelings[0].action=drop", "serviceMonitor.metricRelabelings[0].regex=go_.*"]);
+        let endpoint = &find(&objects, "ServiceMonitor")[0]["spec"]["endpoints"][0];
+        assert_eq!(endpoint["relabelings"], json!([{"targetLabel": "cluster"}]));
+        assert_eq!(endpoint["metricRelabelings"], json!([{"action": "drop", "regex": "go_.*"}]));
+        let both = helm.run(&["template", "rel", chart.to_str().unwrap(), "--kube-version", &version,
+            "--set", "serviceMonitor.enabled=true", "--set", "podMonitor.enabled=true"]);
+        assert!(!both.status.success());
+        assert!(String::from_utf8_lossy(&both.stderr).contains("not both"), "{helm:?}");
+    }
+}
+
+#[test]
+fn kube_version_names_the_tested_range_under_helm3_and_helm4() {
+    let chart = chart_dir();
+    let tested = support::helm::kube_version();
+    for helm in Helm::ALL {
+        for (version, accepted) in [(tested.as_str(), true), ("1.37.0", true), ("1.36.9", false), ("1.38.0", false)] {
+            let output = helm.run(&["template", "rel", chart.to_str().unwrap(), "--kube-version", version]);
+            assert_eq!(output.status.success(), accepted, "{helm:?} {version}");
+            if !accepted {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert!(stderr.contains("chart requires kubeVersion: >=1.37.0-0 <1.38.0-0"), "{helm:?}: {stderr}");
+            }
+        }
+    }
+}
+
+#[test]
+fn restarting_workloads_is_opt_in_and_narrowable_under_helm3_and_helm4() {
+    for helm in Helm::ALL {
+        // Opt in, every namespace: the operator's ClusterRole gains list/patch on workloads.
+        let objects = helm.template("rel", "ops", &["rbac.restartWorkloads=true"]);
+        let rules = find(&objects, "ClusterRole")
+            .into_iter()
+            .find(|r| r["metadata"]["name"] == "rel-bitbucket-token-operator")
+            .expect("ClusterRole")["rules"]
+            .to_string();
+        assert!(rules.contains("deployments"), "{helm:?}: {rules}");
+        let args = container_args(&objects);
+        assert!(args.contains(&"--restart-workloads".into()), "{args:?}");
+        assert!(!args.iter().any(|a| a.starts_with("--restart-workloads-namespaces")));
+        // Narrowed: a Role in each listed namespace, nothing in the ClusterRole.
+        let objects = helm.template("rel", "ops", &[
+            "rbac.restartWorkloads=true",
+            "rbac.restartWorkloadsNamespaces={team-a,team-b}",
+        ]);
+        let cluster_role = find(&objects, "ClusterRole")
+            .into_iter()
+            .find(|r| r["metadata"]["name"] == "rel-bitbucket-token-operator")
+            .expect("ClusterRole");
+        assert!(!cluster_role["rules"].to_string().contains("deployments"));
+        let restart_roles: Vec<(&str, &str)> = find(&objects, "Role")
+            .into_iter()
+            .filter(|r| r["metadata"]["name"] == "rel-bitbucket-token-operator-restart-workloads")
+            .map(|r| {
+                assert_eq!(r["rules"][0]["verbs"], json!(["list", "patch"]));
+                (r["metadata"]["namespace"].as_str().unwrap(), r["rules"][0]["apiGroups"][0].as_str().unwrap())
+            })
+            .collect();
+        assert_eq!(restart_roles, [("team-a", "apps"), ("team-b", "apps")], "{helm:?}");
+        let bindings = find(&objects, "RoleBinding")
+            .into_iter()
+            .filter(|r| r["metadata"]["name"] == "rel-bitbucket-token-operator-restart-workloads")
+            .count();
+        assert_eq!(bindings, 2);
+        let args = container_args(&objects);
+        assert!(args.contains(&"--restart-workloads-namespaces=team-a,team-b".into()), "{args:?}");
+        // The list alone grants nothing.
+        let objects = helm.template("rel", "ops", &["rbac.restartWorkloadsNamespaces={team-a}"]);
+        assert!(!serde_json::to_string(&objects).unwrap().contains("restart-workloads"));
+        // No aggregated ClusterRoles when turned off; no owner for a Lease in another namespace.
+        let objects = helm.template("rel", "ops", &["rbac.aggregateClusterRoles=false", "leaderElection.namespace=kube-system"]);
+        assert_eq!(find(&objects, "ClusterRole").len(), 1, "{helm:?}");
+        assert!(!container_args(&objects).iter().any(|a| a.starts_with("--leader-election-lease-owner")));
+        let lease_role = find(&objects, "Role")[0];
+        assert_eq!(lease_role["metadata"]["namespace"], "kube-system");
+        assert!(!lease_role["rules"].to_string().contains("deployments"));
     }
 }
 
@@ -216,10 +457,24 @@ fn the_values_schema_rejects_bad_values() {
             "leaderElection.leaseDuration=soon",
             "bitbucketRequestsPerSecond=0",
             "image.pullPolicy=Sometimes",
+            "image.registry=mirror.example.com/path",
+            "strategy.type=Sometimes",
+            "revisionHistoryLimit=-1",
+            "rbac.restartWorkloadsNamespaces={Not_A_Namespace}",
+            "podMonitor.noSuchValue=1",
             "noSuchValue=1",
         ] {
             let chart = chart_dir();
-            let output = helm.run(&["template", "rel", chart.to_str().unwrap(), "--set", bad]);
+            let version = support::helm::kube_version();
+            let output = helm.run(&[
+                "template",
+                "rel",
+                chart.to_str().unwrap(),
+                "--kube-version",
+                &version,
+                "--set",
+                bad,
+            ]);
             assert!(!output.status.success(), "{helm:?} accepted {bad}");
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert!(stderr.contains("schema"), "{helm:?} {bad}: {stderr}");
@@ -240,9 +495,10 @@ async fn rbac_scenario(
     let kubeconfig = service_account_kubeconfig(dir.path(), release_namespace, &fullname(release));
     let lease_namespace = format!("--leader-election-namespace={release_namespace}");
     let lease_name = format!("--leader-election-lease-name={}", fullname(release));
+    let lease_owner = format!("--leader-election-lease-owner={}", fullname(release));
     let mut flags = vec![];
     if leader_election {
-        flags.extend(["--leader-elect", &lease_namespace, &lease_name]);
+        flags.extend(["--leader-elect", &lease_namespace, &lease_name, &lease_owner]);
     }
     let mut operator = Operator::start_as(&kubeconfig, &watched.name, &world.sim, &flags, &[]);
     let secrets: Api<Secret> = watched.api();
@@ -372,20 +628,12 @@ async fn the_cluster_wide_rbac_is_enough_and_no_broader() {
         assert!(!sa.can("get", resource, w), "get {resource}");
         assert!(!sa.can("list", resource, None), "list {resource}");
     }
-    // spec.target.restartOnRotation: find the selected workloads and annotate their pod template.
+    // Restarting workloads is opt-in: nothing on workloads by default.
     for workload in ["deployments.apps", "statefulsets.apps", "daemonsets.apps"] {
-        assert!(sa.can("list", workload, w), "list {workload}");
-        assert!(sa.can("patch", workload, w), "patch {workload}");
-        for verb in ["get", "create", "update", "delete"] {
+        for verb in ["list", "patch", "get", "create", "update", "delete"] {
             assert!(!sa.can(verb, workload, w), "{verb} {workload}");
         }
     }
-    let without = Helm::V4.template("rel", "ops", &["rbac.restartWorkloads=false"]);
-    let rules = &find(&without, "ClusterRole")[0]["rules"];
-    assert!(
-        !rules.to_string().contains("deployments"),
-        "rbac.restartWorkloads=false grants nothing on workloads: {rules}"
-    );
     assert!(!sa.can(
         "create",
         "customresourcedefinitions.apiextensions.k8s.io",
@@ -403,8 +651,25 @@ async fn the_cluster_wide_rbac_is_enough_and_no_broader() {
     assert!(!sa.can("get", "leases/someone-elses", ns));
     assert!(!sa.can("delete", &format!("leases/{name}"), ns));
     assert!(!sa.can("create", "leases", w));
+    // Its own Deployment, read for the Lease's owner; no other.
+    assert!(sa.can("get", &format!("deployments.apps/{name}"), ns));
+    assert!(!sa.can("get", "deployments.apps/someone-elses", ns));
+    assert!(!sa.can("list", "deployments.apps", ns));
 
+    // The Lease is owned by the Deployment, so uninstalling removes it.
+    let leases: Api<Lease> = release_ns.api();
+    let lease = leases.get(&name).await.expect("the Lease");
+    let deployment = release_ns
+        .api::<Deployment>()
+        .get(&name)
+        .await
+        .expect("the Deployment");
+    let owners = lease.metadata.owner_references.unwrap_or_default();
+    assert_eq!(owners.len(), 1, "{owners:?}");
+    assert_eq!(owners[0].kind, "Deployment");
+    assert_eq!(Some(&owners[0].uid), deployment.metadata.uid.as_ref());
     Helm::V4.ok(&["uninstall", &release, "-n", &release_ns.name]);
+    wait_for(&leases, &name, GC_WAIT, |l: Option<&Lease>| l.is_none()).await;
     release_ns.delete().await;
     watched.delete().await;
 }
@@ -478,6 +743,233 @@ async fn the_namespace_scoped_rbac_is_enough_and_no_broader() {
     for ns in [release_ns, watched, other] {
         ns.delete().await;
     }
+}
+
+/// rbac.aggregateClusterRoles (the default): users bound to the built-in view, edit and admin
+/// ClusterRoles in a namespace may read (view) or write (edit, admin) its BitbucketTokens, there
+/// only, and nobody but the operator writes their status. Turned off, the ClusterRoles go.
+#[tokio::test]
+async fn view_edit_and_admin_users_reach_bitbuckettokens_through_aggregation() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let release_ns = TestNamespace::create(&client, "chart-agg").await;
+    let tenant = TestNamespace::create(&client, "chart-agg-tenant").await;
+    let elsewhere = TestNamespace::create(&client, "chart-agg-other").await;
+    let release = release_ns.name.clone();
+    let chart = chart_dir();
+    let chart = chart.to_str().unwrap();
+    Helm::V3.ok(&["install", &release, chart, "-n", &release_ns.name, "--set", "crds.enabled=false"]);
+    let users = [("view", format!("{}-viewer", tenant.name)), ("edit", format!("{}-editor", tenant.name)), ("admin", format!("{}-admin", tenant.name))];
+    for (role, user) in &users {
+        let binding: k8s_openapi::api::rbac::v1::RoleBinding = serde_json::from_value(json!({
+            "metadata": {"name": format!("{role}-binding")},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        }))
+        .expect("RoleBinding");
+        tenant
+            .api::<k8s_openapi::api::rbac::v1::RoleBinding>()
+            .create(&PostParams::default(), &binding)
+            .await
+            .expect("bind the built-in role");
+    }
+    // The built-in roles carry this release's rules once the aggregation controller has run.
+    let cluster_roles: Api<k8s_openapi::api::rbac::v1::ClusterRole> = Api::all(client.clone());
+    for role in ["view", "edit", "admin"] {
+        wait_until(&format!("{role} aggregates BitbucketTokens"), WAIT, || async {
+            let rules = cluster_roles.get(role).await.ok()?.rules.unwrap_or_default();
+            rules
+                .iter()
+                .any(|r| r.resources.as_ref().is_some_and(|x| x.contains(&"bitbuckettokens".to_string())))
+                .then_some(())
+        })
+        .await;
+    }
+    let bbt = "bitbuckettokens.bitbucket-token-operator.io";
+    let t = Some(tenant.name.as_str());
+    let o = Some(elsewhere.name.as_str());
+    let [(_, viewer), (_, editor), (_, admin)] = &users;
+    for verb in ["get", "list", "watch"] {
+        for user in [viewer, editor, admin] {
+            assert!(can_i(user, verb, bbt, None, t), "{user} {verb}");
+            assert!(!can_i(user, verb, bbt, None, o), "{user} {verb} elsewhere");
+        }
+    }
+    assert!(can_i(viewer, "get", bbt, Some("status"), t));
+    for verb in ["create", "update", "patch", "delete", "deletecollection"] {
+        assert!(!can_i(viewer, verb, bbt, None, t), "view may not {verb}");
+        for user in [editor, admin] {
+            assert!(can_i(user, verb, bbt, None, t), "{user} {verb}");
+            assert!(!can_i(user, verb, bbt, None, o), "{user} {verb} elsewhere");
+        }
+    }
+    for user in [viewer, editor, admin] {
+        for verb in ["update", "patch"] {
+            assert!(!can_i(user, verb, bbt, Some("status"), t), "{user} {verb} status");
+        }
+        assert!(!can_i(user, "list", bbt, None, None), "{user} lists cluster-wide");
+    }
+    assert!(!can_i(viewer, "get", "secrets", None, t), "view reads no Secret");
+
+    Helm::V3.ok(&["upgrade", &release, chart, "-n", &release_ns.name, "--set", "crds.enabled=false",
+        "--set", "rbac.aggregateClusterRoles=false"]);
+    for suffix in ["view", "edit"] {
+        let name = format!("{}-{suffix}", fullname(&release));
+        assert!(cluster_roles.get_opt(&name).await.expect("read").is_none(), "{name} stays");
+    }
+    Helm::V3.ok(&["uninstall", &release, "-n", &release_ns.name]);
+    for ns in [release_ns, tenant, elsewhere] {
+        ns.delete().await;
+    }
+}
+
+/// A Deployment labelled `git-credentials: payments`, with a pod template (no pod ever runs).
+fn selected_deployment(name: &str) -> Deployment {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {"git-credentials": "payments"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "registry.example.com/c:1"}]},
+            },
+        },
+    }))
+    .expect("Deployment")
+}
+
+/// rbac.restartWorkloads narrowed by rbac.restartWorkloadsNamespaces, run with the chart's
+/// ServiceAccount and flags: a rotation restarts the selected Deployment in the listed namespace;
+/// in another watched namespace the operator sends no workload request and says why in a
+/// WorkloadRestartNotPermitted Event.
+#[tokio::test]
+async fn restarting_workloads_stays_in_the_listed_namespaces() {
+    use bitbucket_token_operator::controller::rollout::ROTATED_TO_ANNOTATION;
+    let client = client().await;
+    ensure_crd(&client).await;
+    let release_ns = TestNamespace::create(&client, "chart-rs").await;
+    let allowed = TestNamespace::create(&client, "chart-rs-yes").await;
+    let other = TestNamespace::create(&client, "chart-rs-no").await;
+    let release = release_ns.name.clone();
+    let chart = chart_dir();
+    Helm::V4.ok(&[
+        "install", &release, chart.to_str().unwrap(), "-n", &release_ns.name,
+        "--set", "crds.enabled=false",
+        "--set", &format!("watchNamespaces={{{},{}}}", allowed.name, other.name),
+        "--set", "rbac.restartWorkloads=true",
+        "--set", &format!("rbac.restartWorkloadsNamespaces={{{}}}", allowed.name),
+    ]);
+    let name = fullname(&release);
+    let sa = ServiceAccount { namespace: &release_ns.name, name: &name };
+    for verb in ["list", "patch"] {
+        assert!(sa.can(verb, "deployments.apps", Some(&allowed.name)), "{verb} where listed");
+        assert!(!sa.can(verb, "deployments.apps", Some(&other.name)), "{verb} elsewhere");
+        assert!(!sa.can(verb, "deployments.apps", None), "{verb} cluster-wide");
+    }
+    // The operator runs with the flags the chart gives it (read back from the Deployment).
+    let deployment = release_ns.api::<Deployment>().get(&name).await.expect("Deployment");
+    let args = deployment.spec.and_then(|s| s.template.spec).expect("pod spec").containers[0]
+        .args
+        .clone()
+        .unwrap_or_default();
+    let restart_flags: Vec<&str> = args.iter().map(String::as_str).filter(|a| a.starts_with("--restart-workloads")).collect();
+    let expected_namespaces = format!("--restart-workloads-namespaces={}", allowed.name);
+    assert_eq!(restart_flags, ["--restart-workloads", expected_namespaces.as_str()]);
+
+    let world = World::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = service_account_kubeconfig(dir.path(), &release_ns.name, &name);
+    let watched = format!("{},{}", allowed.name, other.name);
+    let mut operator = Operator::start_as(&kubeconfig, &watched, &world.sim, &restart_flags, &[]);
+    for ns in [&allowed, &other] {
+        ns.api::<Deployment>()
+            .create(&PostParams::default(), &selected_deployment("runner"))
+            .await
+            .expect("Deployment");
+        apply_token_secret(ns, &world.secret("rat-ro")).await;
+        let bbt: BitbucketToken = serde_json::from_value(json!({
+            "apiVersion": "bitbucket-token-operator.io/v1beta1",
+            "kind": "BitbucketToken",
+            "metadata": {"name": "rolling"},
+            "spec": {
+                "token": {"kind": "RepositoryAccessToken", "secretRef": {"name": "source", "key": "token"}},
+                "access": {"workspace": "acme", "repositories": ["payments"], "permission": "Read"},
+                "target": {"formats": ["GitConfig"], "restartOnRotation": {"selector": {"matchLabels": {"git-credentials": "payments"}}}},
+            },
+        }))
+        .expect("BitbucketToken");
+        ns.api::<BitbucketToken>().create(&PostParams::default(), &bbt).await.expect("BitbucketToken");
+        wait_ready(ns, "rolling").await;
+    }
+    for ns in [&allowed, &other] {
+        apply_token_secret(ns, &world.secret("rat-rw")).await;
+    }
+    let restarted = wait_for(&allowed.api::<BitbucketToken>(), "rolling", WAIT, |o: Option<&BitbucketToken>| {
+        o.and_then(|o| o.status.as_ref()?.last_restart.as_ref()).is_some()
+    })
+    .await
+    .expect("restarted");
+    assert_eq!(restarted.status.unwrap().last_restart.unwrap().workloads, ["Deployment/runner"]);
+    let event = wait_event(&other, "WorkloadRestartNotPermitted").await;
+    let note = event.note.unwrap_or_default();
+    assert!(
+        note.contains(&format!("only in {} (not in {})", allowed.name, other.name)),
+        "{note}"
+    );
+    assert!(note.contains("rbac.restartWorkloadsNamespaces"), "{note}");
+    let untouched = other.api::<Deployment>().get("runner").await.expect("Deployment");
+    let annotations = untouched.spec.and_then(|s| s.template.metadata?.annotations).unwrap_or_default();
+    assert!(!annotations.contains_key(ROTATED_TO_ANNOTATION), "{annotations:?}");
+    assert!(
+        other.api::<BitbucketToken>().get("rolling").await.expect("read").status.and_then(|s| s.last_restart).is_none()
+    );
+    let logs = operator.logs();
+    assert!(!logs.to_lowercase().contains("forbidden"), "a refused request:\n{logs}");
+    let status = operator.stop();
+    assert!(status.success(), "exit {status:?}:\n{}", operator.logs());
+    Helm::V4.ok(&["uninstall", &release, "-n", &release_ns.name]);
+    for ns in [release_ns, allowed, other] {
+        ns.delete().await;
+    }
+}
+
+/// Writes Secret `source` (key `token`) in `ns` with `token`.
+async fn apply_token_secret(ns: &TestNamespace, token: &str) {
+    let secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "source"},
+        "stringData": {"token": token},
+    }))
+    .expect("Secret");
+    ns.api::<Secret>()
+        .patch("source", &PatchParams::apply("chart-tests").force(), &Patch::Apply(&secret))
+        .await
+        .expect("apply the token Secret");
+}
+
+/// Waits until BitbucketToken `name` in `ns` is Ready.
+async fn wait_ready(ns: &TestNamespace, name: &str) {
+    wait_for(&ns.api::<BitbucketToken>(), name, WAIT, |o: Option<&BitbucketToken>| {
+        o.and_then(|o| o.status.as_ref()).is_some_and(|s| {
+            s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+    })
+    .await;
+}
+
+/// Waits for an Event with `reason` in `ns`.
+async fn wait_event(ns: &TestNamespace, reason: &str) -> Event {
+    let events: Api<Event> = ns.api();
+    wait_until(&format!("a {reason} Event"), WAIT, || async {
+        events
+            .list(&ListParams::default())
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some(reason))
+    })
+    .await
 }
 
 /// Install (adopting the CRD the tests share), upgrade, uninstall: user Secrets, BitbucketTokens

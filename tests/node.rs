@@ -290,18 +290,11 @@ async fn assert_uninstalled(env: &NodeEnv, lease: &str, rendered: &[&str]) {
             .then_some(())
     })
     .await;
-    // Not Helm's: the Lease the operator created stays, still naming the deleted pod. Helm deletes
-    // the Role with the Deployment, before the pod's SIGTERM step-down could release the Lease.
-    let lease = env
-        .ns
-        .api::<Lease>()
-        .get_opt(lease)
-        .await
-        .expect("read the Lease");
-    eprintln!(
-        "found: after helm uninstall the Lease stays, holder {:?}",
-        lease.and_then(|l| l.spec?.holder_identity)
-    );
+    // Not Helm's, but owned by the Deployment: the garbage collector removes the Lease with it.
+    wait_for(&env.ns.api::<Lease>(), lease, WAIT, |l: Option<&Lease>| {
+        l.is_none()
+    })
+    .await;
 }
 
 /// Fails unless no object of kind `K` carries the release's instance label.

@@ -858,7 +858,7 @@ async fn rotation_restarts_exactly_the_selected_workloads_once() {
     use bitbucket_token_operator::controller::rollout::{
         RESTARTED_AT_ANNOTATION, ROTATED_TO_ANNOTATION,
     };
-    let env = Env::start("restart").await;
+    let env = Env::start_with("restart", &["--restart-workloads"]).await;
     let selected = json!({"git-credentials": "payments"});
     for (kind, name, labels) in [
         ("Deployment", "ci-runner", selected.clone()),
@@ -1351,5 +1351,57 @@ async fn tokens_as_bitbucket_issues_them_today_are_valid() {
                 .is_some()
         );
     }
+    env.finish().await;
+}
+
+/// The operator finds its cluster as kubectl does: `KUBECONFIG=a:b` merged (the first file to set
+/// a value wins) and `--context` choosing from the merge. Here the context is only in the second
+/// file, its user only in the first, and the first file's current-context points at a port where
+/// nothing listens: only a merged read honouring `--context` reaches the API server.
+#[tokio::test]
+async fn kubeconfig_lists_are_merged_and_context_is_honoured() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "kubeconfig").await;
+    let world = World::start().await;
+    let admin = kube::config::Kubeconfig::read_from(support::cluster::kubeconfig_path())
+        .expect("the admin kubeconfig");
+    let cluster = admin.clusters[0].cluster.clone().expect("a cluster");
+    let user = admin.auth_infos[0].auth_info.clone().expect("a user");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "nowhere", "cluster": {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": true}}],
+        "users": [{"name": "tester", "user": user}],
+        "contexts": [{"name": "decoy", "context": {"cluster": "nowhere", "user": "tester"}}],
+        "current-context": "decoy",
+    });
+    let second = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "real", "cluster": cluster}],
+        "contexts": [{"name": "real", "context": {"cluster": "real", "user": "tester", "namespace": ns.name}}],
+    });
+    let paths: Vec<String> = [("a.yaml", first), ("b.yaml", second)]
+        .into_iter()
+        .map(|(name, config)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, serde_json::to_string(&config).expect("JSON")).expect("write");
+            path.display().to_string()
+        })
+        .collect();
+    let list = paths.join(":");
+    let kubeconfig_env = [("KUBECONFIG", list.as_str())];
+    // A context that is in neither file: the operator says so and exits.
+    let mut wrong = Operator::start_from_env(&ns.name, &world.sim, &["--context", "no-such"], &kubeconfig_env);
+    let status = wrong.wait_exit(WAIT).expect("exits on an unknown context");
+    assert!(!status.success());
+    let logs = wrong.logs();
+    assert!(logs.contains("no-such"), "the error names the context: {logs}");
+    let operator = Operator::start_from_env(&ns.name, &world.sim, &["--context", "real"], &kubeconfig_env);
+    let mut env = Env { ns, world, operator };
+    env.token_secret("src", "rat-ro").await;
+    env.create("merged", rat_spec("src", "Read", &["GitConfig"])).await;
+    env.wait_condition("merged", "Ready", "True", "SecretRendered").await;
+    assert!(env.operator.stop().success(), "{}", env.operator.logs());
     env.finish().await;
 }

@@ -21,6 +21,8 @@ pub struct ReconcileSettings {
     pub default_expiry_warning: Duration,
     /// Where Cloud repositories are cloned from (written into rendered Secrets).
     pub cloud_git_url: Url,
+    /// Where `spec.target.restartOnRotation` may restart workloads.
+    pub restart_scope: super::rollout::RestartScope,
 }
 
 /// Shared state of the controller.

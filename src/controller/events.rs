@@ -16,6 +16,7 @@ pub enum EventReason {
     SecretRendered,
     WorkloadsRestarted,
     WorkloadRestartFailed,
+    WorkloadRestartNotPermitted,
 }
 
 impl EventReason {
@@ -31,6 +32,7 @@ impl EventReason {
             EventReason::SecretRendered => "SecretRendered",
             EventReason::WorkloadsRestarted => "WorkloadsRestarted",
             EventReason::WorkloadRestartFailed => "WorkloadRestartFailed",
+            EventReason::WorkloadRestartNotPermitted => "WorkloadRestartNotPermitted",
         }
     }
 }

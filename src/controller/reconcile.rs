@@ -164,6 +164,17 @@ async fn restart_on_rotation(
         return Restart::default();
     };
     let namespace = bbt.namespace().unwrap_or_default();
+    if let Some(note) = ctx.settings.restart_scope.refusal(&namespace) {
+        return Restart {
+            record: None,
+            event: Some(event(
+                EventType::Warning,
+                EventReason::WorkloadRestartNotPermitted,
+                "Restart",
+                note,
+            )),
+        };
+    }
     match rollout::restart_selected(&ctx.client, &namespace, &restart.selector, fingerprint, now)
         .await
     {
@@ -178,7 +189,8 @@ async fn restart_on_rotation(
                     format!(
                         "The token rotated but the selected workloads could not be restarted ({error}); \
                          restart them yourself, e.g. kubectl rollout restart. If this is a permission \
-                         error, install the chart with rbac.restartWorkloads=true."
+                         error, the chart's rbac.restartWorkloads values do not grant what the \
+                         operator's --restart-workloads flags allow."
                     ),
                 )),
             }

@@ -5,8 +5,7 @@ use std::{sync::Arc, time::Duration};
 use futures::{FutureExt, StreamExt, future::join_all};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    Api, Client, Config, ResourceExt,
-    config::{KubeConfigOptions, Kubeconfig},
+    Api, Client, ResourceExt,
     core::PartialObjectMeta,
     runtime::{
         Controller, WatchStreamExt,
@@ -40,18 +39,8 @@ use crate::{
 pub enum StartError {
     #[error(transparent)]
     Logging(#[from] crate::telemetry::LogLevelError),
-    #[error("cannot read the kubeconfig {path}: {source}")]
-    Kubeconfig {
-        path: String,
-        #[source]
-        source: kube::config::KubeconfigError,
-    },
-    #[error("cannot configure the Kubernetes client: {0}")]
-    KubeConfig(#[from] kube::config::InferConfigError),
-    #[error("cannot configure the Kubernetes client: {0}")]
-    KubeconfigLoad(#[source] kube::config::KubeconfigError),
-    #[error("cannot create the Kubernetes client: {0}")]
-    Client(#[source] kube::Error),
+    #[error(transparent)]
+    Cluster(#[from] crate::kubectl::kubeconfig::ConnectError),
     #[error("cannot read the extra CA bundle {path}: {source}")]
     ExtraCa {
         path: String,
@@ -71,7 +60,7 @@ pub enum StartError {
 /// error (the process exits and restarts as a standby).
 pub async fn run(args: RunArgs) -> Result<(), StartError> {
     crate::telemetry::init(&args.log_level, args.log_format)?;
-    let client = kube_client(&args).await?;
+    let client = args.cluster.client().await?;
     let metrics = Arc::new(Metrics::default());
     let context = context(&args, &client, &metrics)?;
     let health = Health::default();
@@ -112,6 +101,10 @@ fn context(args: &RunArgs, client: &Client, metrics: &Metrics) -> Result<Arc<Con
             default_validation_interval: args.default_validation_interval.as_duration(),
             default_expiry_warning: args.default_expiry_warning.as_duration(),
             cloud_git_url: args.cloud_git_url.clone(),
+            restart_scope: super::rollout::RestartScope::new(
+                args.restart_workloads,
+                &args.restart_workloads_namespaces,
+            ),
         },
     ))
 }
@@ -263,23 +256,6 @@ async fn run_controllers(
     .await;
     readiness.abort();
     tracing::info!("bitbucket-token-operator stopped");
-}
-
-async fn kube_client(args: &RunArgs) -> Result<Client, StartError> {
-    let config = match &args.kubeconfig {
-        Some(path) => {
-            let kubeconfig =
-                Kubeconfig::read_from(path).map_err(|source| StartError::Kubeconfig {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-            Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .map_err(StartError::KubeconfigLoad)?
-        }
-        None => Config::infer().await?,
-    };
-    Client::try_from(config).map_err(StartError::Client)
 }
 
 /// One controller over the BitbucketTokens of `namespace` (or all namespaces), stopping

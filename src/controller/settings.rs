@@ -10,9 +10,11 @@ use crate::{api::GoDuration, leader::LeaderElectionArgs, telemetry::LogFormat};
 /// `run` options. Every flag also reads an environment variable, as a Deployment would set it.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
-    #[arg(long, env = "KUBECONFIG")]
-    pub kubeconfig: Option<PathBuf>,
+    /// The cluster, as kubectl chooses it: --kubeconfig (one file), else every file of
+    /// $KUBECONFIG merged, else ~/.kube/config, else the in-cluster ServiceAccount; --context,
+    /// --cluster and --user pick from it.
+    #[command(flatten)]
+    pub cluster: crate::kubectl::kubeconfig::KubeconfigArgs,
 
     /// Namespaces to watch, comma-separated. Empty: all namespaces.
     #[arg(long, env = "BTO_NAMESPACES", value_delimiter = ',')]
@@ -33,6 +35,22 @@ pub struct RunArgs {
     /// Expiry warning window for BitbucketTokens that do not set spec.expiryWarning.
     #[arg(long, env = "BTO_DEFAULT_EXPIRY_WARNING", default_value = "336h")]
     pub default_expiry_warning: GoDuration,
+
+    /// Restart the workloads `spec.target.restartOnRotation` selects (needs list and patch on
+    /// Deployments, StatefulSets and DaemonSets). Off: no workload is touched and a
+    /// BitbucketToken asking for restarts gets a WorkloadRestartNotPermitted Event.
+    #[arg(long, env = "BTO_RESTART_WORKLOADS", default_value_t = false)]
+    pub restart_workloads: bool,
+
+    /// With --restart-workloads: restart workloads only in these namespaces (comma-separated).
+    /// Empty: every watched namespace.
+    #[arg(
+        long,
+        env = "BTO_RESTART_WORKLOADS_NAMESPACES",
+        value_delimiter = ',',
+        requires = "restart_workloads"
+    )]
+    pub restart_workloads_namespaces: Vec<String>,
 
     /// Requests per second the operator sends to each Bitbucket host.
     #[arg(long, env = "BTO_BITBUCKET_RPS", default_value_t = 5)]

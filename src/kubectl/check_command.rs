@@ -170,7 +170,7 @@ mod tests {
         };
         assert_eq!(args.name, "payments");
         assert_eq!(args.cluster.namespace.as_deref(), Some("ci"));
-        assert_eq!(args.cluster.context.as_deref(), Some("prod"));
+        assert_eq!(args.cluster.config.context.as_deref(), Some("prod"));
         assert_eq!(args.output, OutputFormat::Json);
         assert_eq!(args.allowed_dc_hosts, ["git.example.com"]);
         assert_eq!(args.timeout_seconds, 15);

@@ -21,6 +21,13 @@ pub struct ClusterArgs {
     /// Namespace of the BitbucketToken (default: the context's namespace, else `default`).
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
+    #[command(flatten)]
+    pub config: KubeconfigArgs,
+}
+
+/// The kubectl flags that choose a cluster and a user: the plugin's and the operator's (`run`).
+#[derive(Args, Debug, Clone, Default, PartialEq)]
+pub struct KubeconfigArgs {
     /// Path to one kubeconfig file; overrides $KUBECONFIG (which may list several files, merged).
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
@@ -80,7 +87,7 @@ enum Source {
 impl ClusterArgs {
     /// Connects as kubectl would with the same flags and environment.
     pub async fn connect(&self) -> Result<Connection, ConnectError> {
-        let config = self.config().await?;
+        let config = self.config.config().await?;
         let namespace = self
             .namespace
             .clone()
@@ -88,8 +95,16 @@ impl ClusterArgs {
         let client = Client::try_from(config).map_err(ConnectError::Client)?;
         Ok(Connection { client, namespace })
     }
+}
 
-    async fn config(&self) -> Result<Config, ConnectError> {
+impl KubeconfigArgs {
+    /// A client for the cluster kubectl would use with the same flags and environment.
+    pub async fn client(&self) -> Result<Client, ConnectError> {
+        Client::try_from(self.config().await?).map_err(ConnectError::Client)
+    }
+
+    /// The client configuration kubectl would use with the same flags and environment.
+    pub async fn config(&self) -> Result<Config, ConnectError> {
         let options = KubeConfigOptions {
             context: self.context.clone(),
             cluster: self.cluster.clone(),
@@ -155,9 +170,9 @@ mod tests {
 
     #[test]
     fn an_explicit_kubeconfig_wins_over_the_environment() {
-        let args = ClusterArgs {
+        let args = KubeconfigArgs {
             kubeconfig: Some("/somewhere/config".into()),
-            ..ClusterArgs::default()
+            ..KubeconfigArgs::default()
         };
         assert_eq!(
             args.source().unwrap(),

@@ -141,12 +141,12 @@ fn cluster_args(words: &[String]) -> ClusterArgs {
         };
         let slot = match flag {
             "-n" | "--namespace" => &mut args.namespace,
-            "--context" => &mut args.context,
-            "--cluster" => &mut args.cluster,
-            "--user" => &mut args.user,
+            "--context" => &mut args.config.context,
+            "--cluster" => &mut args.config.cluster,
+            "--user" => &mut args.config.user,
             "--kubeconfig" => {
                 let value = inline.or_else(|| iter.next().cloned());
-                args.kubeconfig = value.map(Into::into);
+                args.config.kubeconfig = value.map(Into::into);
                 continue;
             }
             _ => continue,
@@ -159,7 +159,7 @@ fn cluster_args(words: &[String]) -> ClusterArgs {
 /// Context names of the kubeconfig the flags choose (the files of `$KUBECONFIG` merged).
 fn contexts(words: &[String]) -> Vec<String> {
     let args = cluster_args(words);
-    let kubeconfig = match &args.kubeconfig {
+    let kubeconfig = match &args.config.kubeconfig {
         Some(path) => Kubeconfig::read_from(path).ok(),
         None => Kubeconfig::read().ok(),
     };
@@ -249,7 +249,7 @@ mod tests {
     fn kubectl_flags_are_read_from_the_words() {
         let args = cluster_args(&words("status -n ci --context=prod --kubeconfig /k x"));
         assert_eq!(args.namespace.as_deref(), Some("ci"));
-        assert_eq!(args.context.as_deref(), Some("prod"));
-        assert_eq!(args.kubeconfig, Some("/k".into()));
+        assert_eq!(args.config.context.as_deref(), Some("prod"));
+        assert_eq!(args.config.kubeconfig, Some("/k".into()));
     }
 }

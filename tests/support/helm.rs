@@ -52,18 +52,31 @@ impl Helm {
     /// `helm template` with `--set` values; returns every rendered object.
     pub fn template(self, release: &str, namespace: &str, sets: &[&str]) -> Vec<serde_json::Value> {
         let chart = chart_dir();
+        let version = kube_version();
         let mut args = vec![
             "template",
             release,
             chart.to_str().expect("utf-8 path"),
             "--namespace",
             namespace,
+            "--kube-version",
+            &version,
         ];
         for set in sets {
             args.extend(["--set", set]);
         }
         parse_objects(&self.ok(&args))
     }
+}
+
+/// The Kubernetes version the tests run (`K8S_VERSION` in scripts/versions.sh), which the chart's
+/// `kubeVersion` accepts; `helm template` is told it, as Argo CD tells it the cluster's.
+pub fn kube_version() -> String {
+    include_str!("../../scripts/versions.sh")
+        .lines()
+        .find_map(|line| line.strip_prefix("K8S_VERSION="))
+        .expect("K8S_VERSION in scripts/versions.sh")
+        .to_string()
 }
 
 /// The chart in the repository.
@@ -151,29 +164,40 @@ impl ServiceAccount<'_> {
         namespace: Option<&str>,
     ) -> bool {
         let user = format!("system:serviceaccount:{}:{}", self.namespace, self.name);
-        let mut args = vec![
-            "auth".to_string(),
-            "can-i".into(),
-            verb.into(),
-            resource.into(),
-            "--as".into(),
-            user,
-        ];
-        match namespace {
-            Some(ns) => args.extend(["-n".into(), ns.into()]),
-            None => args.push("--all-namespaces".into()),
-        }
-        if let Some(sub) = subresource {
-            args.push(format!("--subresource={sub}"));
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = kubectl(&args);
-        let answer = String::from_utf8_lossy(&output.stdout).trim().to_string();
-        assert!(
-            answer == "yes" || answer == "no",
-            "kubectl {args:?}: {answer} {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        answer == "yes"
+        can_i(&user, verb, resource, subresource, namespace)
     }
+}
+
+/// `kubectl auth can-i VERB RESOURCE --as USER` (with `-n NAMESPACE`, else `--all-namespaces`).
+pub fn can_i(
+    user: &str,
+    verb: &str,
+    resource: &str,
+    subresource: Option<&str>,
+    namespace: Option<&str>,
+) -> bool {
+    let mut args = vec![
+        "auth".to_string(),
+        "can-i".into(),
+        verb.into(),
+        resource.into(),
+        "--as".into(),
+        user.into(),
+    ];
+    match namespace {
+        Some(ns) => args.extend(["-n".into(), ns.into()]),
+        None => args.push("--all-namespaces".into()),
+    }
+    if let Some(sub) = subresource {
+        args.push(format!("--subresource={sub}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = kubectl(&args);
+    let answer = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(
+        answer == "yes" || answer == "no",
+        "kubectl {args:?}: {answer} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    answer == "yes"
 }

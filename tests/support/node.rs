@@ -146,6 +146,8 @@ pub async fn install_operator(ns: &TestNamespace, sim_origin: &str, sim_ca: &str
         "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
         "watchNamespaces": [ns.name],
         "crds": {"enabled": how.crds},
+        // Opt in: the rotation test rolls a Deployment.
+        "rbac": {"restartWorkloads": true},
         "extraCABundle": {"kind": "ConfigMap", "name": "bitbucket-ca", "key": "ca.crt"},
         "extraArgs": [
             format!("--cloud-api-url={sim_origin}/2.0"),

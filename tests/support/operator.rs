@@ -32,6 +32,27 @@ impl Operator {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Self {
+        Self::spawn(Some(kubeconfig), namespace, sim, extra, env)
+    }
+
+    /// Like [`Operator::start_as`] without `--kubeconfig`: the operator finds the cluster as
+    /// kubectl does, from `env` (e.g. `KUBECONFIG`) and the flags in `extra` (e.g. `--context`).
+    pub fn start_from_env(
+        namespace: &str,
+        sim: &Simulator,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        Self::spawn(None, namespace, sim, extra, env)
+    }
+
+    fn spawn(
+        kubeconfig: Option<&Path>,
+        namespace: &str,
+        sim: &Simulator,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let ca = dir.path().join("simulator-ca.pem");
         std::fs::write(&ca, sim.ca_pem()).expect("write CA");
@@ -39,10 +60,11 @@ impl Operator {
         let log = std::fs::File::create(&log_path).expect("log file");
         let git_url = format!("https://localhost:{}", sim.port());
         let allowed = format!("localhost:{}", sim.port());
-        let mut args: Vec<String> = vec![
-            "run".into(),
-            "--kubeconfig".into(),
-            kubeconfig.display().to_string(),
+        let mut args: Vec<String> = vec!["run".into()];
+        if let Some(path) = kubeconfig {
+            args.extend(["--kubeconfig".into(), path.display().to_string()]);
+        }
+        args.extend([
             "--namespaces".into(),
             namespace.into(),
             "--cloud-api-url".into(),
@@ -55,15 +77,16 @@ impl Operator {
             "bitbucket_token_operator=debug,info".into(),
             "--metrics-addr".into(),
             "127.0.0.1:0".into(),
-        ];
+        ]);
         if !extra.iter().any(|a| a.starts_with("--allowed-dc-host")) {
             args.extend(["--allowed-dc-host".into(), allowed]);
         }
         args.extend(extra.iter().map(|a| a.to_string()));
         let child = Command::new(env!("CARGO_BIN_EXE_bitbucket-token-operator"))
             .args(&args)
-            .envs(env.iter().copied())
             .env_remove("POD_NAMESPACE")
+            .env_remove("KUBECONFIG")
+            .envs(env.iter().copied())
             .stdout(Stdio::from(log.try_clone().expect("clone log handle")))
             .stderr(Stdio::from(log))
             .spawn()
@@ -101,6 +124,18 @@ impl Operator {
     }
 
     /// Stops it with SIGTERM, as Kubernetes would, and returns its exit status.
+    /// Waits up to `timeout` for the operator to exit on its own.
+    pub fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .arg("-TERM")

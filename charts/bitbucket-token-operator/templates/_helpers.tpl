@@ -48,13 +48,31 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (include "bitbucket-token-operator.fullname" .) .Values.leaderElection.leaseName }}
 {{- end }}
 
-{{/* The container image reference. */}}
+{{/*
+The container image reference. image.registry, when set, replaces the registry of image.repository
+(its first component when that names a host, as container tools read it: it holds a "." or a ":" or
+is "localhost"), or is put in front of a repository that names none.
+*/}}
 {{- define "bitbucket-token-operator.image" -}}
-{{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
-{{- else }}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- $repository := .Values.image.repository }}
+{{- with .Values.image.registry }}
+{{- $parts := splitn "/" 2 $repository }}
+{{- $first := $parts._0 }}
+{{- if and $parts._1 (or (contains "." $first) (contains ":" $first) (eq "localhost" $first)) }}
+{{- $repository = $parts._1 }}
 {{- end }}
+{{- $repository = printf "%s/%s" . $repository }}
+{{- end }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" $repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Whether the Lease is in the release namespace, where the Deployment that owns it is. */}}
+{{- define "bitbucket-token-operator.leaseOwned" -}}
+{{- if eq (include "bitbucket-token-operator.leaseNamespace" .) .Release.Namespace }}true{{ end }}
 {{- end }}
 
 {{/*
@@ -84,10 +102,11 @@ What the operator does with the API in a namespace it watches, and nothing more:
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
-{{- if .Values.rbac.restartWorkloads }}
-# spec.target.restartOnRotation: find the selected workloads and annotate their pod template.
+{{- end }}
+
+{{/* spec.target.restartOnRotation: find the selected workloads and annotate their pod template. */}}
+{{- define "bitbucket-token-operator.restartRules" -}}
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets", "daemonsets"]
   verbs: ["list", "patch"]
-{{- end }}
 {{- end }}
