@@ -15,7 +15,7 @@ use crate::api::OutputFormat as F;
 use crate::api::TokenKind as K;
 
 /// Runs git with a clean environment: no system config, no prompts, `HOME` in `home`.
-fn git(home: &Path, envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+pub(super) fn git(home: &Path, envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = Command::new("git");
     command
         .env_clear()
@@ -41,7 +41,7 @@ fn git(home: &Path, envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -
     child.wait_with_output().unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+pub(super) fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
@@ -72,7 +72,7 @@ fn header_for(home: &Path, file: &Path, url: &str) -> Option<String> {
 }
 
 /// Writes the rendered data keys as files into `dir`, as a Secret volume would.
-fn write_keys(dir: &Path, secret: &RenderedSecret) {
+pub(super) fn write_keys(dir: &Path, secret: &RenderedSecret) {
     for (key, value) in &secret.data {
         std::fs::write(dir.join(key), value).unwrap();
     }
@@ -302,7 +302,7 @@ fn env_format_reaches_git_only_inside_the_target() {
 
 /// `git credential fill` for `url` with the rendered files as the global config; the
 /// (username, password) git found, or None when it found nothing (and could not prompt).
-fn credential_for(home: &Path, mount: &Path, url: &str) -> Option<(String, String)> {
+pub(super) fn credential_for(home: &Path, mount: &Path, url: &str) -> Option<(String, String)> {
     let parsed = Url::parse(url).unwrap();
     let host = match parsed.port() {
         Some(port) => format!("{}:{port}", parsed.host_str().unwrap()),

@@ -15,6 +15,8 @@ mod scope;
 #[cfg(test)]
 mod git_cli_tests;
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
