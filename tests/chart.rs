@@ -172,12 +172,20 @@ fn lint_and_default_rendering_under_helm3_and_helm4() {
             (edit, &["edit", "admin"][..]),
         ] {
             for to in ["view", "edit", "admin"] {
-                let label = &role["metadata"]["labels"][format!("rbac.authorization.k8s.io/aggregate-to-{to}")];
-                assert_eq!(label.as_str() == Some("true"), labels.contains(&to), "{role}");
+                let label = &role["metadata"]["labels"]
+                    [format!("rbac.authorization.k8s.io/aggregate-to-{to}")];
+                assert_eq!(
+                    label.as_str() == Some("true"),
+                    labels.contains(&to),
+                    "{role}"
+                );
             }
         }
         assert_eq!(view["rules"][0]["verbs"], json!(["get", "list", "watch"]));
-        assert!(!edit["rules"].to_string().contains("status"), "nobody else writes status");
+        assert!(
+            !edit["rules"].to_string().contains("status"),
+            "nobody else writes status"
+        );
     }
 }
 
@@ -268,16 +276,27 @@ fn the_extension_points_render_under_helm3_and_helm4() {
         assert_eq!(pod["automountServiceAccountToken"], false, "{helm:?}");
         let accounts = find(&objects, "ServiceAccount");
         assert_eq!(accounts[0]["automountServiceAccountToken"], false);
-        let volumes: Vec<&str> = pod["volumes"].as_array().unwrap().iter()
-            .map(|v| v["name"].as_str().unwrap()).collect();
+        let volumes: Vec<&str> = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
         assert_eq!(volumes, ["extra-ca", "token"], "{helm:?}");
         assert_eq!(pod["volumes"][0]["secret"]["secretName"], "corp-ca");
         assert_eq!(pod["volumes"][1], values["extraVolumes"][0]);
-        let mounts: Vec<&str> = container["volumeMounts"].as_array().unwrap().iter()
-            .map(|v| v["name"].as_str().unwrap()).collect();
+        let mounts: Vec<&str> = container["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
         assert_eq!(mounts, ["extra-ca", "token"], "{helm:?}");
         assert_eq!(container["volumeMounts"][1], values["extraVolumeMounts"][0]);
-        assert_eq!(deployment["metadata"]["annotations"], values["deploymentAnnotations"]);
+        assert_eq!(
+            deployment["metadata"]["annotations"],
+            values["deploymentAnnotations"]
+        );
         assert!(pod.get("annotations").is_none());
         assert_eq!(deployment["spec"]["strategy"], values["strategy"]);
         assert_eq!(deployment["spec"]["revisionHistoryLimit"], 3);
@@ -287,22 +306,48 @@ fn the_extension_points_render_under_helm3_and_helm4() {
         let endpoint = &monitor["spec"]["podMetricsEndpoints"][0];
         assert_eq!(endpoint["port"], "http-metrics");
         assert_eq!(endpoint["relabelings"], values["podMonitor"]["relabelings"]);
-        assert_eq!(endpoint["metricRelabelings"], values["podMonitor"]["metricRelabelings"]);
+        assert_eq!(
+            endpoint["metricRelabelings"],
+            values["podMonitor"]["metricRelabelings"]
+        );
         assert_eq!(
             monitor["spec"]["selector"]["matchLabels"],
             deployment["spec"]["selector"]["matchLabels"]
         );
         // The ServiceMonitor takes the same relabelings; not both monitors at once.
         let relabel = "serviceMonitor.relabelings[0].targetLabel=cluster";
-        let objects = helm.template("rel", "ops", &["serviceMonitor.enabled=true", relabel,
-            "serviceMonitor.metricRelabelings[0].action=drop", "serviceMonitor.metricRelabelings[0].regex=go_.*"]);
+        let objects = helm.template(
+            "rel",
+            "ops",
+            &[
+                "serviceMonitor.enabled=true",
+                relabel,
+                "serviceMonitor.metricRelabelings[0].action=drop",
+                "serviceMonitor.metricRelabelings[0].regex=go_.*",
+            ],
+        );
         let endpoint = &find(&objects, "ServiceMonitor")[0]["spec"]["endpoints"][0];
         assert_eq!(endpoint["relabelings"], json!([{"targetLabel": "cluster"}]));
-        assert_eq!(endpoint["metricRelabelings"], json!([{"action": "drop", "regex": "go_.*"}]));
-        let both = helm.run(&["template", "rel", chart.to_str().unwrap(), "--kube-version", &version,
-            "--set", "serviceMonitor.enabled=true", "--set", "podMonitor.enabled=true"]);
+        assert_eq!(
+            endpoint["metricRelabelings"],
+            json!([{"action": "drop", "regex": "go_.*"}])
+        );
+        let both = helm.run(&[
+            "template",
+            "rel",
+            chart.to_str().unwrap(),
+            "--kube-version",
+            &version,
+            "--set",
+            "serviceMonitor.enabled=true",
+            "--set",
+            "podMonitor.enabled=true",
+        ]);
         assert!(!both.status.success());
-        assert!(String::from_utf8_lossy(&both.stderr).contains("not both"), "{helm:?}");
+        assert!(
+            String::from_utf8_lossy(&both.stderr).contains("not both"),
+            "{helm:?}"
+        );
     }
 }
 
@@ -311,12 +356,26 @@ fn kube_version_names_the_tested_range_under_helm3_and_helm4() {
     let chart = chart_dir();
     let tested = support::helm::kube_version();
     for helm in Helm::ALL {
-        for (version, accepted) in [(tested.as_str(), true), ("1.37.0", true), ("1.36.9", false), ("1.38.0", false)] {
-            let output = helm.run(&["template", "rel", chart.to_str().unwrap(), "--kube-version", version]);
+        for (version, accepted) in [
+            (tested.as_str(), true),
+            ("1.37.0", true),
+            ("1.36.9", false),
+            ("1.38.0", false),
+        ] {
+            let output = helm.run(&[
+                "template",
+                "rel",
+                chart.to_str().unwrap(),
+                "--kube-version",
+                version,
+            ]);
             assert_eq!(output.status.success(), accepted, "{helm:?} {version}");
             if !accepted {
                 let stderr = String::from_utf8_lossy(&output.stderr);
-                assert!(stderr.contains("chart requires kubeVersion: >=1.37.0-0 <1.38.0-0"), "{helm:?}: {stderr}");
+                assert!(
+                    stderr.contains("chart requires kubeVersion: >=1.37.0-0 <1.38.0-0"),
+                    "{helm:?}: {stderr}"
+                );
             }
         }
     }
@@ -335,12 +394,20 @@ fn restarting_workloads_is_opt_in_and_narrowable_under_helm3_and_helm4() {
         assert!(rules.contains("deployments"), "{helm:?}: {rules}");
         let args = container_args(&objects);
         assert!(args.contains(&"--restart-workloads".into()), "{args:?}");
-        assert!(!args.iter().any(|a| a.starts_with("--restart-workloads-namespaces")));
+        assert!(
+            !args
+                .iter()
+                .any(|a| a.starts_with("--restart-workloads-namespaces"))
+        );
         // Narrowed: a Role in each listed namespace, nothing in the ClusterRole.
-        let objects = helm.template("rel", "ops", &[
-            "rbac.restartWorkloads=true",
-            "rbac.restartWorkloadsNamespaces={team-a,team-b}",
-        ]);
+        let objects = helm.template(
+            "rel",
+            "ops",
+            &[
+                "rbac.restartWorkloads=true",
+                "rbac.restartWorkloadsNamespaces={team-a,team-b}",
+            ],
+        );
         let cluster_role = find(&objects, "ClusterRole")
             .into_iter()
             .find(|r| r["metadata"]["name"] == "rel-bitbucket-token-operator")
@@ -351,24 +418,49 @@ fn restarting_workloads_is_opt_in_and_narrowable_under_helm3_and_helm4() {
             .filter(|r| r["metadata"]["name"] == "rel-bitbucket-token-operator-restart-workloads")
             .map(|r| {
                 assert_eq!(r["rules"][0]["verbs"], json!(["list", "patch"]));
-                (r["metadata"]["namespace"].as_str().unwrap(), r["rules"][0]["apiGroups"][0].as_str().unwrap())
+                (
+                    r["metadata"]["namespace"].as_str().unwrap(),
+                    r["rules"][0]["apiGroups"][0].as_str().unwrap(),
+                )
             })
             .collect();
-        assert_eq!(restart_roles, [("team-a", "apps"), ("team-b", "apps")], "{helm:?}");
+        assert_eq!(
+            restart_roles,
+            [("team-a", "apps"), ("team-b", "apps")],
+            "{helm:?}"
+        );
         let bindings = find(&objects, "RoleBinding")
             .into_iter()
             .filter(|r| r["metadata"]["name"] == "rel-bitbucket-token-operator-restart-workloads")
             .count();
         assert_eq!(bindings, 2);
         let args = container_args(&objects);
-        assert!(args.contains(&"--restart-workloads-namespaces=team-a,team-b".into()), "{args:?}");
+        assert!(
+            args.contains(&"--restart-workloads-namespaces=team-a,team-b".into()),
+            "{args:?}"
+        );
         // The list alone grants nothing.
         let objects = helm.template("rel", "ops", &["rbac.restartWorkloadsNamespaces={team-a}"]);
-        assert!(!serde_json::to_string(&objects).unwrap().contains("restart-workloads"));
+        assert!(
+            !serde_json::to_string(&objects)
+                .unwrap()
+                .contains("restart-workloads")
+        );
         // No aggregated ClusterRoles when turned off; no owner for a Lease in another namespace.
-        let objects = helm.template("rel", "ops", &["rbac.aggregateClusterRoles=false", "leaderElection.namespace=kube-system"]);
+        let objects = helm.template(
+            "rel",
+            "ops",
+            &[
+                "rbac.aggregateClusterRoles=false",
+                "leaderElection.namespace=kube-system",
+            ],
+        );
         assert_eq!(find(&objects, "ClusterRole").len(), 1, "{helm:?}");
-        assert!(!container_args(&objects).iter().any(|a| a.starts_with("--leader-election-lease-owner")));
+        assert!(
+            !container_args(&objects)
+                .iter()
+                .any(|a| a.starts_with("--leader-election-lease-owner"))
+        );
         let lease_role = find(&objects, "Role")[0];
         assert_eq!(lease_role["metadata"]["namespace"], "kube-system");
         assert!(!lease_role["rules"].to_string().contains("deployments"));
@@ -498,7 +590,12 @@ async fn rbac_scenario(
     let lease_owner = format!("--leader-election-lease-owner={}", fullname(release));
     let mut flags = vec![];
     if leader_election {
-        flags.extend(["--leader-elect", &lease_namespace, &lease_name, &lease_owner]);
+        flags.extend([
+            "--leader-elect",
+            &lease_namespace,
+            &lease_name,
+            &lease_owner,
+        ]);
     }
     let mut operator = Operator::start_as(&kubeconfig, &watched.name, &world.sim, &flags, &[]);
     let secrets: Api<Secret> = watched.api();
@@ -758,8 +855,20 @@ async fn view_edit_and_admin_users_reach_bitbuckettokens_through_aggregation() {
     let release = release_ns.name.clone();
     let chart = chart_dir();
     let chart = chart.to_str().unwrap();
-    Helm::V3.ok(&["install", &release, chart, "-n", &release_ns.name, "--set", "crds.enabled=false"]);
-    let users = [("view", format!("{}-viewer", tenant.name)), ("edit", format!("{}-editor", tenant.name)), ("admin", format!("{}-admin", tenant.name))];
+    Helm::V3.ok(&[
+        "install",
+        &release,
+        chart,
+        "-n",
+        &release_ns.name,
+        "--set",
+        "crds.enabled=false",
+    ]);
+    let users = [
+        ("view", format!("{}-viewer", tenant.name)),
+        ("edit", format!("{}-editor", tenant.name)),
+        ("admin", format!("{}-admin", tenant.name)),
+    ];
     for (role, user) in &users {
         let binding: k8s_openapi::api::rbac::v1::RoleBinding = serde_json::from_value(json!({
             "metadata": {"name": format!("{role}-binding")},
@@ -776,13 +885,26 @@ async fn view_edit_and_admin_users_reach_bitbuckettokens_through_aggregation() {
     // The built-in roles carry this release's rules once the aggregation controller has run.
     let cluster_roles: Api<k8s_openapi::api::rbac::v1::ClusterRole> = Api::all(client.clone());
     for role in ["view", "edit", "admin"] {
-        wait_until(&format!("{role} aggregates BitbucketTokens"), WAIT, || async {
-            let rules = cluster_roles.get(role).await.ok()?.rules.unwrap_or_default();
-            rules
-                .iter()
-                .any(|r| r.resources.as_ref().is_some_and(|x| x.contains(&"bitbuckettokens".to_string())))
-                .then_some(())
-        })
+        wait_until(
+            &format!("{role} aggregates BitbucketTokens"),
+            WAIT,
+            || async {
+                let rules = cluster_roles
+                    .get(role)
+                    .await
+                    .ok()?
+                    .rules
+                    .unwrap_or_default();
+                rules
+                    .iter()
+                    .any(|r| {
+                        r.resources
+                            .as_ref()
+                            .is_some_and(|x| x.contains(&"bitbuckettokens".to_string()))
+                    })
+                    .then_some(())
+            },
+        )
         .await;
     }
     let bbt = "bitbuckettokens.bitbucket-token-operator.io";
@@ -805,17 +927,38 @@ async fn view_edit_and_admin_users_reach_bitbuckettokens_through_aggregation() {
     }
     for user in [viewer, editor, admin] {
         for verb in ["update", "patch"] {
-            assert!(!can_i(user, verb, bbt, Some("status"), t), "{user} {verb} status");
+            assert!(
+                !can_i(user, verb, bbt, Some("status"), t),
+                "{user} {verb} status"
+            );
         }
-        assert!(!can_i(user, "list", bbt, None, None), "{user} lists cluster-wide");
+        assert!(
+            !can_i(user, "list", bbt, None, None),
+            "{user} lists cluster-wide"
+        );
     }
-    assert!(!can_i(viewer, "get", "secrets", None, t), "view reads no Secret");
+    assert!(
+        !can_i(viewer, "get", "secrets", None, t),
+        "view reads no Secret"
+    );
 
-    Helm::V3.ok(&["upgrade", &release, chart, "-n", &release_ns.name, "--set", "crds.enabled=false",
-        "--set", "rbac.aggregateClusterRoles=false"]);
+    Helm::V3.ok(&[
+        "upgrade",
+        &release,
+        chart,
+        "-n",
+        &release_ns.name,
+        "--set",
+        "crds.enabled=false",
+        "--set",
+        "rbac.aggregateClusterRoles=false",
+    ]);
     for suffix in ["view", "edit"] {
         let name = format!("{}-{suffix}", fullname(&release));
-        assert!(cluster_roles.get_opt(&name).await.expect("read").is_none(), "{name} stays");
+        assert!(
+            cluster_roles.get_opt(&name).await.expect("read").is_none(),
+            "{name} stays"
+        );
     }
     Helm::V3.ok(&["uninstall", &release, "-n", &release_ns.name]);
     for ns in [release_ns, tenant, elsewhere] {
@@ -853,28 +996,59 @@ async fn restarting_workloads_stays_in_the_listed_namespaces() {
     let release = release_ns.name.clone();
     let chart = chart_dir();
     Helm::V4.ok(&[
-        "install", &release, chart.to_str().unwrap(), "-n", &release_ns.name,
-        "--set", "crds.enabled=false",
-        "--set", &format!("watchNamespaces={{{},{}}}", allowed.name, other.name),
-        "--set", "rbac.restartWorkloads=true",
-        "--set", &format!("rbac.restartWorkloadsNamespaces={{{}}}", allowed.name),
+        "install",
+        &release,
+        chart.to_str().unwrap(),
+        "-n",
+        &release_ns.name,
+        "--set",
+        "crds.enabled=false",
+        "--set",
+        &format!("watchNamespaces={{{},{}}}", allowed.name, other.name),
+        "--set",
+        "rbac.restartWorkloads=true",
+        "--set",
+        &format!("rbac.restartWorkloadsNamespaces={{{}}}", allowed.name),
     ]);
     let name = fullname(&release);
-    let sa = ServiceAccount { namespace: &release_ns.name, name: &name };
+    let sa = ServiceAccount {
+        namespace: &release_ns.name,
+        name: &name,
+    };
     for verb in ["list", "patch"] {
-        assert!(sa.can(verb, "deployments.apps", Some(&allowed.name)), "{verb} where listed");
-        assert!(!sa.can(verb, "deployments.apps", Some(&other.name)), "{verb} elsewhere");
-        assert!(!sa.can(verb, "deployments.apps", None), "{verb} cluster-wide");
+        assert!(
+            sa.can(verb, "deployments.apps", Some(&allowed.name)),
+            "{verb} where listed"
+        );
+        assert!(
+            !sa.can(verb, "deployments.apps", Some(&other.name)),
+            "{verb} elsewhere"
+        );
+        assert!(
+            !sa.can(verb, "deployments.apps", None),
+            "{verb} cluster-wide"
+        );
     }
     // The operator runs with the flags the chart gives it (read back from the Deployment).
-    let deployment = release_ns.api::<Deployment>().get(&name).await.expect("Deployment");
-    let args = deployment.spec.and_then(|s| s.template.spec).expect("pod spec").containers[0]
+    let deployment = release_ns
+        .api::<Deployment>()
+        .get(&name)
+        .await
+        .expect("Deployment");
+    let args = deployment.spec.template.spec.expect("pod spec").containers[0]
         .args
         .clone()
         .unwrap_or_default();
-    let restart_flags: Vec<&str> = args.iter().map(String::as_str).filter(|a| a.starts_with("--restart-workloads")).collect();
+    let restart_flags: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| a.starts_with("--restart-workloads"))
+        .collect();
     let expected_namespaces = format!("--restart-workloads-namespaces={}", allowed.name);
-    assert_eq!(restart_flags, ["--restart-workloads", expected_namespaces.as_str()]);
+    assert_eq!(
+        restart_flags,
+        ["--restart-workloads", expected_namespaces.as_str()]
+    );
 
     let world = World::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -898,18 +1072,30 @@ async fn restarting_workloads_stays_in_the_listed_namespaces() {
             },
         }))
         .expect("BitbucketToken");
-        ns.api::<BitbucketToken>().create(&PostParams::default(), &bbt).await.expect("BitbucketToken");
+        ns.api::<BitbucketToken>()
+            .create(&PostParams::default(), &bbt)
+            .await
+            .expect("BitbucketToken");
         wait_ready(ns, "rolling").await;
     }
     for ns in [&allowed, &other] {
         apply_token_secret(ns, &world.secret("rat-rw")).await;
     }
-    let restarted = wait_for(&allowed.api::<BitbucketToken>(), "rolling", WAIT, |o: Option<&BitbucketToken>| {
-        o.and_then(|o| o.status.as_ref()?.last_restart.as_ref()).is_some()
-    })
+    let restarted = wait_for(
+        &allowed.api::<BitbucketToken>(),
+        "rolling",
+        WAIT,
+        |o: Option<&BitbucketToken>| {
+            o.and_then(|o| o.status.as_ref()?.last_restart.as_ref())
+                .is_some()
+        },
+    )
     .await
     .expect("restarted");
-    assert_eq!(restarted.status.unwrap().last_restart.unwrap().workloads, ["Deployment/runner"]);
+    assert_eq!(
+        restarted.status.unwrap().last_restart.unwrap().workloads,
+        ["Deployment/runner"]
+    );
     let event = wait_event(&other, "WorkloadRestartNotPermitted").await;
     let note = event.note.unwrap_or_default();
     assert!(
@@ -917,14 +1103,36 @@ async fn restarting_workloads_stays_in_the_listed_namespaces() {
         "{note}"
     );
     assert!(note.contains("rbac.restartWorkloadsNamespaces"), "{note}");
-    let untouched = other.api::<Deployment>().get("runner").await.expect("Deployment");
-    let annotations = untouched.spec.and_then(|s| s.template.metadata?.annotations).unwrap_or_default();
-    assert!(!annotations.contains_key(ROTATED_TO_ANNOTATION), "{annotations:?}");
+    let untouched = other
+        .api::<Deployment>()
+        .get("runner")
+        .await
+        .expect("Deployment");
+    let annotations = untouched
+        .spec
+        .template
+        .metadata
+        .and_then(|m| m.annotations)
+        .unwrap_or_default();
     assert!(
-        other.api::<BitbucketToken>().get("rolling").await.expect("read").status.and_then(|s| s.last_restart).is_none()
+        !annotations.contains_key(ROTATED_TO_ANNOTATION),
+        "{annotations:?}"
+    );
+    assert!(
+        other
+            .api::<BitbucketToken>()
+            .get("rolling")
+            .await
+            .expect("read")
+            .status
+            .and_then(|s| s.last_restart)
+            .is_none()
     );
     let logs = operator.logs();
-    assert!(!logs.to_lowercase().contains("forbidden"), "a refused request:\n{logs}");
+    assert!(
+        !logs.to_lowercase().contains("forbidden"),
+        "a refused request:\n{logs}"
+    );
     let status = operator.stop();
     assert!(status.success(), "exit {status:?}:\n{}", operator.logs());
     Helm::V4.ok(&["uninstall", &release, "-n", &release_ns.name]);
@@ -942,18 +1150,29 @@ async fn apply_token_secret(ns: &TestNamespace, token: &str) {
     }))
     .expect("Secret");
     ns.api::<Secret>()
-        .patch("source", &PatchParams::apply("chart-tests").force(), &Patch::Apply(&secret))
+        .patch(
+            "source",
+            &PatchParams::apply("chart-tests").force(),
+            &Patch::Apply(&secret),
+        )
         .await
         .expect("apply the token Secret");
 }
 
 /// Waits until BitbucketToken `name` in `ns` is Ready.
 async fn wait_ready(ns: &TestNamespace, name: &str) {
-    wait_for(&ns.api::<BitbucketToken>(), name, WAIT, |o: Option<&BitbucketToken>| {
-        o.and_then(|o| o.status.as_ref()).is_some_and(|s| {
-            s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
-        })
-    })
+    wait_for(
+        &ns.api::<BitbucketToken>(),
+        name,
+        WAIT,
+        |o: Option<&BitbucketToken>| {
+            o.and_then(|o| o.status.as_ref()).is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True")
+            })
+        },
+    )
     .await;
 }
 

@@ -64,8 +64,8 @@ fn corpus() -> Vec<Case> {
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("read a case");
-            let mut case: Case = serde_saphyr::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let mut case: Case =
+                serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             case.file = path.file_name().unwrap().to_string_lossy().into_owned();
             case
         })
@@ -176,12 +176,19 @@ async fn malformed_tokens_and_secrets_are_refused_or_reported_and_change_nothing
     for index in 0..cases.len() {
         let (name, _) = names(index);
         let bbt = wait_for(&tokens, &name, WAIT, |o: Option<&BitbucketToken>| {
-            o.and_then(ready).is_some_and(|(status, _)| status == "True")
+            o.and_then(ready)
+                .is_some_and(|(status, _)| status == "True")
         })
         .await
         .expect("Ready");
-        let secret_name = bbt.status.and_then(|s| s.secret_name).expect("a rendered Secret");
-        let secret = secrets.get(&secret_name).await.expect("the rendered Secret");
+        let secret_name = bbt
+            .status
+            .and_then(|s| s.secret_name)
+            .expect("a rendered Secret");
+        let secret = secrets
+            .get(&secret_name)
+            .await
+            .expect("the rendered Secret");
         rendered.push((secret_name, secret.type_, secret.data));
     }
 
@@ -192,7 +199,8 @@ async fn malformed_tokens_and_secrets_are_refused_or_reported_and_change_nothing
         match (&case.expect, refusal) {
             (Expect::Refused(field), Some(message)) => {
                 assert!(
-                    message.contains(&format!("{field}: ")) || message.contains(&format!("\"{field}\"")),
+                    message.contains(&format!("{field}: "))
+                        || message.contains(&format!("\"{field}\"")),
                     "{}: the refusal does not name {field}: {message}",
                     case.file
                 );
@@ -231,7 +239,10 @@ async fn malformed_tokens_and_secrets_are_refused_or_reported_and_change_nothing
         cases.len()
     );
     for (secret_name, type_, data) in &rendered {
-        let now = secrets.get(secret_name).await.expect("the rendered Secret stays");
+        let now = secrets
+            .get(secret_name)
+            .await
+            .expect("the rendered Secret stays");
         assert_eq!(&now.type_, type_, "{secret_name}");
         assert_eq!(&now.data, data, "{secret_name} changed");
     }

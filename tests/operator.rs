@@ -1392,16 +1392,35 @@ async fn kubeconfig_lists_are_merged_and_context_is_honoured() {
     let list = paths.join(":");
     let kubeconfig_env = [("KUBECONFIG", list.as_str())];
     // A context that is in neither file: the operator says so and exits.
-    let mut wrong = Operator::start_from_env(&ns.name, &world.sim, &["--context", "no-such"], &kubeconfig_env);
+    let mut wrong = Operator::start_from_env(
+        &ns.name,
+        &world.sim,
+        &["--context", "no-such"],
+        &kubeconfig_env,
+    );
     let status = wrong.wait_exit(WAIT).expect("exits on an unknown context");
     assert!(!status.success());
     let logs = wrong.logs();
-    assert!(logs.contains("no-such"), "the error names the context: {logs}");
-    let operator = Operator::start_from_env(&ns.name, &world.sim, &["--context", "real"], &kubeconfig_env);
-    let mut env = Env { ns, world, operator };
+    assert!(
+        logs.contains("no-such"),
+        "the error names the context: {logs}"
+    );
+    let operator = Operator::start_from_env(
+        &ns.name,
+        &world.sim,
+        &["--context", "real"],
+        &kubeconfig_env,
+    );
+    let mut env = Env {
+        ns,
+        world,
+        operator,
+    };
     env.token_secret("src", "rat-ro").await;
-    env.create("merged", rat_spec("src", "Read", &["GitConfig"])).await;
-    env.wait_condition("merged", "Ready", "True", "SecretRendered").await;
+    env.create("merged", rat_spec("src", "Read", &["GitConfig"]))
+        .await;
+    env.wait_condition("merged", "Ready", "True", "SecretRendered")
+        .await;
     assert!(env.operator.stop().success(), "{}", env.operator.logs());
     env.finish().await;
 }

@@ -129,7 +129,11 @@ mod tests {
     fn the_scope_follows_the_flags() {
         let off = RestartScope::new(false, &["a".into()]);
         assert_eq!(off, RestartScope::Off);
-        assert!(off.refusal("a").unwrap().contains("rbac.restartWorkloads=true"));
+        assert!(
+            off.refusal("a")
+                .unwrap()
+                .contains("rbac.restartWorkloads=true")
+        );
         assert_eq!(RestartScope::new(true, &[]).refusal("any"), None);
         let listed = RestartScope::new(true, &["a".into(), "b".into()]);
         assert_eq!(listed.refusal("a"), None);

@@ -15,7 +15,12 @@ use crate::api::OutputFormat as F;
 use crate::api::TokenKind as K;
 
 /// Runs git with a clean environment: no system config, no prompts, `HOME` in `home`.
-pub(super) fn git(home: &Path, envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+pub(super) fn git(
+    home: &Path,
+    envs: &[(&str, &str)],
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Output {
     let mut command = Command::new("git");
     command
         .env_clear()
@@ -553,4 +558,38 @@ fn config_writer_round_trips_hostile_values_and_subsections_through_git() {
         );
     }
     assert!(config.is_empty());
+}
+
+/// Found by `prop_tests`: with `:` (or `!`, `$`, ...) in a Data Center context path, git matched
+/// the `http.<url>` sections but never the `credential.<url>` ones (it percent-encodes the path it
+/// compares those with), so `GitCredentials` sent nothing. Such base URLs are now refused.
+#[test]
+fn a_context_path_git_matches_inconsistently_is_refused() {
+    let token = token(TOKEN);
+    let access = access(None, Some("PAY"), &[]);
+    for base in [
+        "https://git.example.com/:",
+        "https://git.example.com/a!b",
+        "https://git.example.com/$x",
+        "https://git.example.com/a%20b",
+        "https://git.example.com/a@b",
+    ] {
+        let server = GitServer::DataCenter {
+            base: Url::parse(base).unwrap(),
+        };
+        let result = render(&RenderInput {
+            token: &token,
+            kind: K::HttpAccessToken,
+            server: &server,
+            access: &access,
+            username: Some("dev"),
+            formats: &[F::GitCredentials],
+            mount_path: crate::api::DEFAULT_MOUNT_PATH,
+            ca_bundle: None,
+        });
+        assert!(
+            matches!(result, Err(RenderError::InvalidBaseUrl { problem, .. }) if problem.contains("only letters")),
+            "{base}: {result:?}"
+        );
+    }
 }

@@ -152,6 +152,19 @@ fn split_base(base: &Url) -> Result<(String, String), RenderError> {
     if base.query().is_some() || base.fragment().is_some() {
         return Err(invalid("it contains a query or fragment"));
     }
+    // Git compares `credential.<url>` sections with a URL whose path it percent-encodes (everything
+    // but RFC 3986 unreserved characters and `/`), and `http.<url>` sections with the path as
+    // written: a context path with any other character (`:`, `!`, `$`, `%`, ...) can match one
+    // and never the other, so the GitCredentials format would silently send nothing.
+    if !base
+        .path()
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '.' | '_' | '~'))
+    {
+        return Err(invalid(
+            "its path may contain only letters, digits and / - . _ ~ (git matches other characters inconsistently)",
+        ));
+    }
     let host = base.host_str().ok_or_else(|| invalid("it has no host"))?;
     let authority = match base.port() {
         Some(port) => format!("{host}:{port}"),
