@@ -493,16 +493,25 @@ fn non_default_values_render_under_helm3_and_helm4() {
         for kind in ["PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor"] {
             assert!(kinds.contains(&kind.to_string()), "{helm:?}: no {kind}");
         }
-        for kind in [
-            "ClusterRole",
-            "ClusterRoleBinding",
-            "CustomResourceDefinition",
-        ] {
+        for kind in ["ClusterRoleBinding", "CustomResourceDefinition"] {
             assert!(
                 !kinds.contains(&kind.to_string()),
                 "{helm:?}: {kind} rendered"
             );
         }
+        // The only ClusterRoles are the ones aggregated into view/edit/admin (bound to nobody).
+        let cluster_roles: Vec<&str> = find(&objects, "ClusterRole")
+            .iter()
+            .map(|r| r["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            cluster_roles,
+            [
+                "rel-bitbucket-token-operator-view",
+                "rel-bitbucket-token-operator-edit"
+            ],
+            "{helm:?}"
+        );
         // A Role and a RoleBinding per watched namespace; no leader-election Role.
         let roles: Vec<_> = find(&objects, "Role")
             .iter()
@@ -1313,7 +1322,8 @@ fn relocate(objects: Vec<Value>, namespace: &str) -> Vec<Value> {
             match kind.as_str() {
                 "Namespace" => metadata["name"] = namespace.into(),
                 "ClusterRole" | "ClusterRoleBinding" => {
-                    metadata["name"] = format!("{namespace}-operator").into();
+                    let name = metadata["name"].as_str().unwrap_or_default().to_string();
+                    metadata["name"] = format!("{namespace}-{name}").into();
                 }
                 _ => {}
             }
@@ -1321,7 +1331,11 @@ fn relocate(objects: Vec<Value>, namespace: &str) -> Vec<Value> {
                 metadata["namespace"] = namespace.into();
             }
             if object["roleRef"]["kind"] == "ClusterRole" {
-                object["roleRef"]["name"] = format!("{namespace}-operator").into();
+                let name = object["roleRef"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                object["roleRef"]["name"] = format!("{namespace}-{name}").into();
             }
             if let Some(subjects) = object.get_mut("subjects").and_then(Value::as_array_mut) {
                 for subject in subjects {
