@@ -299,7 +299,7 @@ async fn render_target(
         }
     };
     let fingerprint = token.fingerprint();
-    let outcome = target::write(
+    let outcome = match target::write(
         secrets,
         bbt,
         &target_name,
@@ -307,7 +307,20 @@ async fn render_target(
         &fingerprint,
         &ctx.own_writes,
     )
-    .await?;
+    .await
+    {
+        // 422: the API server refuses the Secret the spec describes (e.g. a target.labels key
+        // Kubernetes does not allow). Retrying cannot help; the spec must change.
+        Err(Error::WriteTarget(kube::Error::Api(status))) if status.code == 422 => {
+            return Ok(Written::nothing(SecretState::RenderFailed {
+                message: format!(
+                    "The API server refuses the rendered Secret: {}; fix spec.target.",
+                    status.message
+                ),
+            }));
+        }
+        result => result?,
+    };
     Ok(match outcome {
         TargetOutcome::Written { change, replaced } => Written {
             state: SecretState::Current { name: target_name },
