@@ -1,9 +1,8 @@
 //! The operator end to end: the real binary against the real control plane and the Bitbucket
 //! simulator. Each test has its own namespace, simulator and operator process.
 
-mod support;
-#[path = "support/world.rs"]
-mod world;
+use crate::support;
+use crate::world;
 
 use std::{collections::BTreeMap, time::Duration};
 
