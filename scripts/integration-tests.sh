@@ -12,11 +12,20 @@ main_rs="$root/tests/integration/main.rs"
 # The test modules are the plain `mod name;` lines of main.rs (support is not one).
 mapfile -t modules < <(sed -n 's/^mod \([a-z0-9_]*\);$/\1/p' "$main_rs" | grep -vx support)
 [ "${#modules[@]}" -gt 0 ] || { echo "error: no test modules found in $main_rs" >&2; exit 1; }
-"$cargo" test --locked "$@" --test integration --no-run
+# Build once and run that very binary for every module: an edit during the run cannot rebuild it
+# (nor the operator binary it starts) between two modules.
+binary=$("$cargo" test --locked "$@" --test integration --no-run --message-format=json \
+  | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "integration" and m.get("executable"):
+        print(m["executable"])')
+[ -x "$binary" ] || { echo "error: cargo built no integration test binary" >&2; exit 1; }
+cd "$root"
 failed=()
 for module in "${modules[@]}"; do
   echo "[integration-tests] $module" >&2
-  "$cargo" test --locked "$@" --test integration -- "$module::" || failed+=("$module")
+  "$binary" "$module::" || failed+=("$module")
 done
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "[integration-tests] failed: ${failed[*]}" >&2
