@@ -12,7 +12,7 @@ use super::{
     source, validation_cache::CacheKey, verdict::TokenVerdict,
 };
 use crate::{
-    api::{BitbucketToken, BitbucketTokenStatus, ConditionType, OutputFormat, Reason},
+    api::{BitbucketToken, BitbucketTokenStatus, OutputFormat, Reason},
     bitbucket::{Invalid, Outcome, Server, ValidationRequest, host_key},
     render::extra_basic_user,
     token::SecretToken,

@@ -14,12 +14,11 @@ use url::Url;
 
 use super::{check_command::ClusterCheckArgs, check_report, error::ClusterError, exit, object};
 use crate::{
-    api::{BitbucketToken, BitbucketTokenStatus, ConditionType, Reason},
+    api::{BitbucketToken, ConditionType, Reason},
     bitbucket::{ClientConfig, Server, ValidationRequest, Validator, host_key},
     check::OutputFormat,
     controller::{source, validate::formats, verdict::TokenVerdict},
     render::extra_basic_user,
-    token::SecretToken,
 };
 
 /// Why `check NAME` could not reach a verdict.
@@ -242,6 +241,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
     use super::*;
+    use crate::api::BitbucketTokenStatus;
 
     fn token_valid(status: &str, reason: &str) -> Condition {
         Condition {
