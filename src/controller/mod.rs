@@ -1,24 +1,24 @@
 //! The reconciler: BitbucketTokens in, rendered Secrets and status out.
 
-pub mod context;
-pub mod error;
-pub mod events;
-pub mod index;
-pub mod own_writes;
+pub(crate) mod context;
+pub(crate) mod error;
+pub(crate) mod events;
+pub(crate) mod index;
+pub(crate) mod own_writes;
 pub mod reconcile;
-pub mod rejections;
-pub mod resume;
+pub(crate) mod rejections;
+pub(crate) mod resume;
 pub mod rollout;
 pub mod run;
-pub mod schedule;
+pub(crate) mod schedule;
 pub mod settings;
-pub mod shutdown;
-pub mod source;
-pub mod status;
+pub(crate) mod shutdown;
+pub(crate) mod source;
+pub(crate) mod status;
 pub mod target;
-pub mod validate;
-pub mod validation_cache;
-pub mod verdict;
+pub(crate) mod validate;
+pub(crate) mod validation_cache;
+pub(crate) mod verdict;
 
 pub use run::{StartError, run};
 pub use settings::RunArgs;

@@ -4,9 +4,8 @@
 //! operator neither crashes nor panics, and the Secret each BitbucketToken rendered while it worked
 //! stays exactly as it was.
 
-mod support;
-#[path = "support/world.rs"]
-mod world;
+use crate::support;
+use crate::world;
 
 use std::{collections::BTreeMap, time::Duration};
 

@@ -72,7 +72,7 @@ impl Helm {
 /// The Kubernetes version the tests run (`K8S_VERSION` in scripts/versions.sh), which the chart's
 /// `kubeVersion` accepts; `helm template` is told it, as Argo CD tells it the cluster's.
 pub fn kube_version() -> String {
-    include_str!("../../scripts/versions.sh")
+    include_str!("../../../scripts/versions.sh")
         .lines()
         .find_map(|line| line.strip_prefix("K8S_VERSION="))
         .expect("K8S_VERSION in scripts/versions.sh")
