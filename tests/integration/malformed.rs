@@ -223,10 +223,12 @@ async fn malformed_tokens_and_secrets_are_refused_or_reported_and_change_nothing
         let file = case.file.clone();
         wait_for(&tokens, &name, WAIT, move |o: Option<&BitbucketToken>| {
             let seen = o.and_then(ready);
-            if let Some((status, seen)) = &seen {
-                if status == "False" && seen != &wanted && seen != "Pending" {
-                    eprintln!("{file}: Ready=False {seen}, expected {wanted}");
-                }
+            if let Some((status, seen)) = &seen
+                && status == "False"
+                && seen != &wanted
+                && seen != "Pending"
+            {
+                eprintln!("{file}: Ready=False {seen}, expected {wanted}");
             }
             seen.is_some_and(|(status, seen)| status == "False" && seen == wanted)
         })
