@@ -358,8 +358,9 @@ fn kube_version_names_the_tested_range_under_helm3_and_helm4() {
         for (version, accepted) in [
             (tested.as_str(), true),
             ("1.37.0", true),
-            ("1.36.9", false),
-            ("1.38.0", false),
+            ("1.36.0", true),
+            ("1.38.0", true),
+            ("1.35.9", false),
         ] {
             let output = helm.run(&[
                 "template",
@@ -372,7 +373,7 @@ fn kube_version_names_the_tested_range_under_helm3_and_helm4() {
             if !accepted {
                 let stderr = String::from_utf8_lossy(&output.stderr);
                 assert!(
-                    stderr.contains("chart requires kubeVersion: >=1.37.0-0 <1.38.0-0"),
+                    stderr.contains("chart requires kubeVersion: >=1.36.0-0"),
                     "{helm:?}: {stderr}"
                 );
             }
