@@ -1173,6 +1173,50 @@ async fn an_edited_rendered_secret_is_repaired() {
     env.finish().await;
 }
 
+/// Issue 18: under `deletionPolicy: Retain` the rendered Secret has no owner reference; an edit or
+/// a deletion of it is still repaired within seconds (the validation interval is an hour).
+#[tokio::test]
+async fn a_retained_secret_edited_or_deleted_is_repaired() {
+    let env = Env::start("retain-drift").await;
+    env.token_secret("src", "rat-rw").await;
+    let mut spec = rat_spec("src", "Read", &["GitConfig"]);
+    spec["target"]["deletionPolicy"] = json!("Retain");
+    env.create("kept", spec).await;
+    env.wait_condition("kept", "Ready", "True", "SecretRendered")
+        .await;
+    let rendered = env.secrets().get("kept-git").await.unwrap();
+    assert!(rendered.owner_references().is_empty());
+    let good = data(&rendered);
+    let patch = json!({"stringData": {".gitconfig": "[core]\n\tsshCommand = evil\n"}});
+    env.secrets()
+        .patch("kept-git", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("tamper");
+    let expected = good.clone();
+    wait_for(
+        &env.secrets(),
+        "kept-git",
+        WAIT,
+        move |s: Option<&Secret>| s.is_some_and(|s| data(s) == expected),
+    )
+    .await
+    .unwrap();
+    env.secrets()
+        .delete("kept-git", &DeleteParams::default())
+        .await
+        .expect("delete the rendered Secret");
+    let uid = rendered.metadata.uid.clone();
+    wait_for(
+        &env.secrets(),
+        "kept-git",
+        WAIT,
+        move |s: Option<&Secret>| s.is_some_and(|s| s.metadata.uid != uid && data(s) == good),
+    )
+    .await
+    .unwrap();
+    env.finish().await;
+}
+
 // --- Issue 14: verdicts for tokens as Bitbucket issues them today ---------------------------
 
 /// Fault 5: a declared expiry that passes while the operator watches turns the token Expired at

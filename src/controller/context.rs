@@ -8,7 +8,10 @@ use std::{
 use kube::{Client, runtime::events::Recorder};
 use url::Url;
 
-use super::{index::SecretIndex, rejections::Rejections, validation_cache::ValidationCache};
+use super::{
+    index::SecretIndex, rejections::Rejections, retained::RetainedSecrets,
+    validation_cache::ValidationCache,
+};
 use crate::bitbucket::Validator;
 
 /// The field manager of every write the operator makes.
@@ -33,6 +36,8 @@ pub struct Context {
     pub index: SecretIndex,
     /// Rendered Secrets as this process last wrote them (see [`OwnWrites`]).
     pub own_writes: super::own_writes::OwnWrites,
+    /// Rendered Secrets without an owner reference (`deletionPolicy: Retain`), by name.
+    pub retained: RetainedSecrets,
     pub recorder: Recorder,
     pub settings: ReconcileSettings,
     /// BitbucketToken uids this process has reconciled at least once.
@@ -53,6 +58,7 @@ impl Context {
             rejections: Rejections::default(),
             index: SecretIndex::default(),
             own_writes: Default::default(),
+            retained: RetainedSecrets::default(),
             recorder,
             settings,
             seen: Mutex::default(),

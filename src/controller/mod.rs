@@ -8,6 +8,7 @@ pub mod own_writes;
 pub mod reconcile;
 pub mod rejections;
 pub mod resume;
+pub mod retained;
 pub mod rollout;
 pub mod run;
 pub mod schedule;

@@ -27,7 +27,9 @@ use super::{
     verdict::TokenVerdict,
 };
 use crate::{
-    api::{BitbucketToken, BitbucketTokenStatus, DEFAULT_MOUNT_PATH, RestartRecord},
+    api::{
+        BitbucketToken, BitbucketTokenStatus, DEFAULT_MOUNT_PATH, DeletionPolicy, RestartRecord,
+    },
     render::{GitServer, RenderInput, render},
     token::SecretToken,
 };
@@ -296,6 +298,12 @@ async fn render_target(
         &ctx.own_writes,
     )
     .await?;
+    if let TargetOutcome::Written { .. } = outcome {
+        let retained = target.deletion_policy == DeletionPolicy::Retain;
+        let namespace = bbt.namespace().unwrap_or_default();
+        ctx.retained
+            .record(&namespace, &target_name, &bbt.name_any(), retained);
+    }
     Ok(match outcome {
         TargetOutcome::Written { change, replaced } => Written {
             state: SecretState::Current { name: target_name },

@@ -301,6 +301,7 @@ fn controller(
     };
     let index = context.index.clone();
     let own_writes = context.own_writes.clone();
+    let retained = context.retained.clone();
     // Secrets are watched by metadata only: their data never enters the operator's memory
     // except for the token Secrets it reads on purpose. A change to a rendered Secret wakes
     // its owner (to repair drift); a change to a token Secret wakes the objects reading it.
@@ -311,6 +312,7 @@ fn controller(
     // operator's own status writes would otherwise wake every object a second time, doubling its
     // reads. Timers (revalidation, the Expiring flip) come from the reconciler's requeues.
     let (store, writer) = reflector::store();
+    let tokens_store = store.clone();
     let token_changes = watcher(tokens, watcher::Config::default())
         .default_backoff()
         // managedFields and kubectl's last-applied copy are often more than half of an object,
@@ -339,6 +341,12 @@ fn controller(
                 // The echo of this process's own write: the owner already knows.
                 return wake;
             }
+            // Under `deletionPolicy: Retain` there is no owner reference: ask who renders it.
+            wake.extend(
+                retained
+                    .owner(&namespace, &secret.name_any())
+                    .filter(|owner| renders(&tokens_store, owner, &secret)),
+            );
             wake.extend(
                 secret
                     .owner_references()
@@ -354,6 +362,21 @@ fn controller(
         .reconcile_on(context.rejections.wake_ups(namespace.clone()))
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown.triggered())
+}
+
+/// True when `owner` still exists and is the BitbucketToken `secret` was rendered for (its uid
+/// annotation), so a retained Secret of a deleted BitbucketToken wakes nothing.
+fn renders(
+    store: &Store<BitbucketToken>,
+    owner: &ObjectRef<BitbucketToken>,
+    secret: &PartialObjectMeta<Secret>,
+) -> bool {
+    let uid = secret
+        .annotations()
+        .get(super::target::OWNER_UID_ANNOTATION);
+    store
+        .get(owner)
+        .is_some_and(|token| token.uid().as_ref() == uid)
 }
 
 /// Waits until `store` has its first full list; false if its writer went away first.
