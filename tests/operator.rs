@@ -1217,6 +1217,174 @@ async fn a_retained_secret_edited_or_deleted_is_repaired() {
     env.finish().await;
 }
 
+/// `(attempt, retry in ms)` of every logged failed reconcile of `name`, in log order.
+fn logged_failures(logs: &str, name: &str) -> Vec<(u32, u64)> {
+    let field = |line: &str, key: &str| -> Option<u64> {
+        let rest = line.split(&format!(" {key}=")).nth(1)?;
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    logs.lines()
+        .filter(|l| l.contains("reconcile failed") && l.contains(&format!("name={name}}}")))
+        .map(|l| {
+            let attempt = field(l, "attempt").unwrap_or(0) as u32;
+            (attempt, field(l, "retry_in_ms").unwrap_or(0))
+        })
+        .collect()
+}
+
+/// A ValidatingAdmissionPolicy (the API server's own CEL admission) refusing every Secret with
+/// the operator's managed-by label in one namespace; removed on drop.
+struct RefuseRendered {
+    name: String,
+}
+
+impl RefuseRendered {
+    async fn install(env: &Env) -> Self {
+        use k8s_openapi::api::admissionregistration::v1::{
+            ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+        };
+        let client = client().await;
+        let name = format!("bto-refuse-{}", env.ns.name);
+        let policy: ValidatingAdmissionPolicy = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [{
+                    "apiGroups": [""], "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"], "resources": ["secrets"],
+                }]},
+                "validations": [{
+                    "expression": "!has(object.metadata.labels) || !('app.kubernetes.io/managed-by' in object.metadata.labels)",
+                    "message": "rendered Secrets are refused in this namespace",
+                }],
+            },
+        }))
+        .unwrap();
+        let binding: ValidatingAdmissionPolicyBinding = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "spec": {
+                "policyName": name,
+                "validationActions": ["Deny"],
+                "matchResources": {"namespaceSelector": {"matchLabels": {
+                    "kubernetes.io/metadata.name": env.ns.name,
+                }}},
+            },
+        }))
+        .unwrap();
+        Api::<ValidatingAdmissionPolicy>::all(client.clone())
+            .create(&PostParams::default(), &policy)
+            .await
+            .unwrap();
+        Api::<ValidatingAdmissionPolicyBinding>::all(client)
+            .create(&PostParams::default(), &binding)
+            .await
+            .unwrap();
+        // The policy takes effect once the API server has loaded it: probe with a dry run.
+        let probe: Secret = serde_json::from_value(json!({
+            "metadata": {"name": "probe", "labels": {"app.kubernetes.io/managed-by": "probe"}},
+        }))
+        .unwrap();
+        let dry_run = PostParams {
+            dry_run: true,
+            ..PostParams::default()
+        };
+        wait_until("the admission policy refuses", WAIT, || async {
+            env.secrets()
+                .create(&dry_run, &probe)
+                .await
+                .is_err()
+                .then_some(())
+        })
+        .await;
+        Self { name }
+    }
+}
+
+impl Drop for RefuseRendered {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Cluster-scoped: remove it even when the test failed (a thread: Drop cannot await).
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(async move {
+                    use k8s_openapi::api::admissionregistration::v1::{
+                        ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+                    };
+                    let client = client().await;
+                    let params = DeleteParams::default();
+                    let _ = Api::<ValidatingAdmissionPolicyBinding>::all(client.clone())
+                        .delete(&name, &params)
+                        .await;
+                    let _ = Api::<ValidatingAdmissionPolicy>::all(client)
+                        .delete(&name, &params)
+                        .await;
+                })
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// Issue 18: Kubernetes API errors (here: an admission policy refuses the rendered Secret) are retried
+/// per object with an exponential, jittered back-off, and each failure is logged exactly once.
+#[tokio::test]
+async fn api_errors_back_off_per_object_and_are_logged_once() {
+    let env = Env::start("api-backoff").await;
+    env.token_secret("src", "rat-rw").await;
+    let _refusal = RefuseRendered::install(&env).await;
+    for name in ["a", "b"] {
+        env.create(name, rat_spec("src", "Read", &["GitConfig"]))
+            .await;
+    }
+    let failures = wait_until(
+        "three failures of each object",
+        Duration::from_secs(120),
+        || async {
+            let logs = env.operator.logs();
+            let (a, b) = (logged_failures(&logs, "a"), logged_failures(&logs, "b"));
+            (a.len() >= 3 && b.len() >= 3).then_some((a, b))
+        },
+    )
+    .await;
+    for failures in [&failures.0, &failures.1] {
+        let attempts: Vec<u32> = failures.iter().map(|f| f.0).collect();
+        assert_eq!(
+            attempts,
+            (1..=attempts.len() as u32).collect::<Vec<_>>(),
+            "each failure is logged once, with its attempt: {failures:?}"
+        );
+        assert!(
+            failures[2].1 > failures[0].1,
+            "the wait grows: {failures:?}"
+        );
+    }
+    assert_ne!(
+        failures.0[..3],
+        failures.1[..3],
+        "objects failing together retry on their own beats"
+    );
+    assert!(env.secrets().get_opt("a-git").await.unwrap().is_none());
+    // Logged once: the API server's message appears once in the failure's line, not again in a
+    // dump of its Status.
+    let logs = env.operator.logs();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("reconcile failed") && l.contains("name=a}"))
+        .collect();
+    for line in &lines {
+        assert_eq!(
+            line.matches("rendered Secrets are refused").count(),
+            1,
+            "{line}"
+        );
+    }
+    env.finish().await;
+}
+
 // --- Issue 14: verdicts for tokens as Bitbucket issues them today ---------------------------
 
 /// Fault 5: a declared expiry that passes while the operator watches turns the token Expired at

@@ -3,15 +3,15 @@
 /// Why a reconcile failed; token problems are not errors, they are reported in status.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("reading a source Secret failed: {0}")]
+    #[error("reading a source Secret failed: {}", api_message(.0))]
     ReadSource(#[source] kube::Error),
-    #[error("reading the rendered Secret failed: {0}")]
+    #[error("reading the rendered Secret failed: {}", api_message(.0))]
     ReadTarget(#[source] kube::Error),
-    #[error("writing the rendered Secret failed: {0}")]
+    #[error("writing the rendered Secret failed: {}", api_message(.0))]
     WriteTarget(#[source] kube::Error),
-    #[error("writing the status failed: {0}")]
+    #[error("writing the status failed: {}", api_message(.0))]
     WriteStatus(#[source] kube::Error),
-    #[error("restarting workloads after the rotation failed: {0}")]
+    #[error("restarting workloads after the rotation failed: {}", api_message(.0))]
     RestartWorkloads(#[source] kube::Error),
     #[error("spec.target.restartOnRotation.selector is not a valid label selector: {0}")]
     InvalidSelector(String),
@@ -19,6 +19,18 @@ pub enum Error {
     NoNamespace,
     #[error("the BitbucketToken has no uid yet")]
     NoUid,
+}
+
+/// The API server's answer once: its message, reason and code (kube's own Display repeats the
+/// message inside a dump of the whole Status); other errors as they display themselves.
+fn api_message(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => format!(
+            "{} ({}, HTTP {})",
+            status.message, status.reason, status.code
+        ),
+        other => other.to_string(),
+    }
 }
 
 impl Error {

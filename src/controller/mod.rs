@@ -1,5 +1,6 @@
 //! The reconciler: BitbucketTokens in, rendered Secrets and status out.
 
+pub mod backoff;
 pub mod context;
 pub mod error;
 pub mod events;

@@ -21,6 +21,7 @@ use kube::{
 use tracing::Instrument;
 
 use super::{
+    backoff::ApiBackoff,
     context::{Context, ReconcileSettings},
     error::Error,
     reconcile::reconcile,
@@ -227,27 +228,34 @@ async fn run_controllers(
             health.set(Role::Leader, true);
         }
     });
+    let backoff = Arc::new(ApiBackoff::default());
     join_all(controllers.into_iter().map(|controller| {
         let counted = metrics.clone();
         let failed = metrics.clone();
+        let (cleared, counted_failures) = (backoff.clone(), backoff.clone());
         controller
             .run(
                 move |bbt, ctx| {
                     let timed = counted.clone();
+                    let cleared = cleared.clone();
                     timed.reconciles.inc();
                     let started = std::time::Instant::now();
                     let span = reconcile_span(&bbt);
+                    let object = ObjectRef::from_obj(bbt.as_ref());
                     reconcile(bbt, ctx)
-                        .inspect(move |_| {
+                        .inspect(move |result| {
                             timed
                                 .reconcile_duration
                                 .observe(started.elapsed().as_secs_f64());
+                            if result.is_ok() {
+                                cleared.succeeded(&object);
+                            }
                         })
                         .instrument(span)
                 },
-                move |bbt, error, ctx| {
+                move |bbt, error, _| {
                     failed.reconcile_failed(error.metric_label());
-                    error_policy(bbt, error, ctx)
+                    error_policy(&bbt, error, &counted_failures)
                 },
                 context.clone(),
             )
@@ -401,10 +409,18 @@ fn reconcile_span(bbt: &BitbucketToken) -> tracing::Span {
     )
 }
 
-/// Logs a failed reconcile (the one place it is logged) and retries it.
-fn error_policy(bbt: Arc<BitbucketToken>, error: &Error, _: Arc<Context>) -> Action {
-    reconcile_span(&bbt).in_scope(|| {
-        tracing::warn!(%error, kind = error.metric_label(), "reconcile failed; retrying");
+/// Logs a failed reconcile (the one place it is logged) and retries it after this object's own
+/// back-off (see [`ApiBackoff`]).
+fn error_policy(bbt: &BitbucketToken, error: &Error, backoff: &ApiBackoff) -> Action {
+    let retry = backoff.failed(&ObjectRef::from_obj(bbt), &bbt.uid().unwrap_or_default());
+    reconcile_span(bbt).in_scope(|| {
+        tracing::warn!(
+            %error,
+            kind = error.metric_label(),
+            attempt = retry.attempt,
+            retry_in_ms = retry.delay.as_millis() as u64,
+            "reconcile failed; retrying"
+        );
     });
-    Action::requeue(Duration::from_secs(15))
+    Action::requeue(retry.delay)
 }
