@@ -1385,6 +1385,105 @@ async fn api_errors_back_off_per_object_and_are_logged_once() {
     env.finish().await;
 }
 
+/// Issue 18: starvation under overload. 120 BitbucketTokens asking to be checked every second,
+/// an operator allowed one reconcile at a time: it cannot keep up. Every object must get its
+/// first reconcile before any object gets its second, and the operator must stretch the intervals
+/// and say so (metric and condition) instead of leaving objects without a status.
+#[tokio::test]
+async fn under_overload_every_object_comes_first_and_intervals_stretch() {
+    const N: usize = 120;
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "overload").await;
+    let world = World::start().await;
+    let tokens: Api<BitbucketToken> = ns.api();
+    // Watch every change from the start: the order of first statuses and second ones.
+    let watched = tokens.clone();
+    let order = tokio::spawn(async move {
+        use futures::StreamExt;
+        use kube::runtime::watcher;
+        let mut writes: BTreeMap<String, (usize, Option<String>)> = BTreeMap::new();
+        let mut stream = watcher(watched, watcher::Config::default()).boxed();
+        while let Some(event) = stream.next().await {
+            let Ok(watcher::Event::Apply(bbt) | watcher::Event::InitApply(bbt)) = event else {
+                continue;
+            };
+            let Some(status) = &bbt.status else { continue };
+            let key = serde_json::to_string(status).unwrap();
+            let entry = writes.entry(bbt.name_any()).or_insert((0, None));
+            if entry.1.as_deref() != Some(key.as_str()) {
+                *entry = (entry.0 + 1, Some(key));
+            }
+            if writes.len() == N {
+                // The moment the last object got its first status: how often had any been written?
+                return writes.values().map(|(count, _)| *count).max().unwrap_or(0);
+            }
+        }
+        0
+    });
+    // Everything exists before the operator starts, so all objects are due for their first
+    // reconcile at once.
+    let secrets: Api<Secret> = ns.api();
+    let source: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "src"},
+        "stringData": {"token": world.secret("rat-rw")},
+    }))
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &source)
+        .await
+        .unwrap();
+    for i in 0..N {
+        let object: BitbucketToken = serde_json::from_value(json!({
+            "apiVersion": "bitbucket-token-operator.io/v1beta1",
+            "kind": "BitbucketToken",
+            "metadata": {"name": format!("t-{i:03}")},
+            "spec": rat_spec("src", "Read", &["GitConfig"]),
+        }))
+        .unwrap();
+        tokens
+            .create(&PostParams::default(), &object)
+            .await
+            .unwrap();
+    }
+    let env = Env {
+        operator: Operator::start(
+            &ns.name,
+            &world.sim,
+            &["--concurrency=1", "--default-validation-interval=1s"],
+        ),
+        ns,
+        world,
+    };
+    let most = tokio::time::timeout(Duration::from_secs(120), order)
+        .await
+        .expect("every object got a status within 2 minutes")
+        .unwrap();
+    assert_eq!(
+        most, 1,
+        "no object had a second status before every object had its first"
+    );
+    let factor = wait_until("the stretch metric", WAIT, || async {
+        sample(
+            &scrape(&env).await,
+            "bitbucket_token_operator_interval_stretch_ratio",
+        )
+        .filter(|factor| *factor > 1.0)
+    })
+    .await;
+    let bbt = env
+        .wait_condition("t-000", "IntervalStretched", "True", "OperatorSaturated")
+        .await;
+    let message = condition(&bbt, "IntervalStretched")
+        .unwrap()
+        .message
+        .clone();
+    assert!(message.contains("instead of every 1s"), "{message}");
+    assert!(env.operator.logs().contains("stretching them all"));
+    eprintln!("overload: {N} objects every 1s with one slot: intervals stretched x{factor:.1}");
+    env.finish().await;
+}
+
 // --- Issue 14: verdicts for tokens as Bitbucket issues them today ---------------------------
 
 /// Fault 5: a declared expiry that passes while the operator watches turns the token Expired at

@@ -9,7 +9,7 @@ use kube::{Client, runtime::events::Recorder};
 use url::Url;
 
 use super::{
-    index::SecretIndex, rejections::Rejections, retained::RetainedSecrets,
+    index::SecretIndex, load::Load, rejections::Rejections, retained::RetainedSecrets,
     validation_cache::ValidationCache,
 };
 use crate::bitbucket::Validator;
@@ -24,6 +24,8 @@ pub struct ReconcileSettings {
     pub default_expiry_warning: Duration,
     /// Where Cloud repositories are cloned from (written into rendered Secrets).
     pub cloud_git_url: Url,
+    /// Reconciles that may run at once (all controllers together).
+    pub permits: usize,
 }
 
 /// Shared state of the controller.
@@ -40,6 +42,8 @@ pub struct Context {
     pub retained: RetainedSecrets,
     pub recorder: Recorder,
     pub settings: ReconcileSettings,
+    /// Demand and capacity, and how far intervals are stretched (see [`Load`]).
+    pub load: Load,
     /// BitbucketToken uids this process has reconciled at least once.
     seen: Mutex<std::collections::HashSet<String>>,
 }
@@ -60,6 +64,7 @@ impl Context {
             own_writes: Default::default(),
             retained: RetainedSecrets::default(),
             recorder,
+            load: Load::new(settings.permits),
             settings,
             seen: Mutex::default(),
         })

@@ -2,10 +2,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures::{FutureExt, StreamExt, future::join_all};
+use futures::{StreamExt, future::join_all};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    Api, Client, Config, ResourceExt,
+    Api, Client, Config, Resource, ResourceExt,
     config::{KubeConfigOptions, Kubeconfig},
     core::PartialObjectMeta,
     runtime::{
@@ -24,7 +24,9 @@ use super::{
     backoff::ApiBackoff,
     context::{Context, ReconcileSettings},
     error::Error,
+    gate::{Class, Gate},
     reconcile::reconcile,
+    reconcile::requested_interval,
     settings::RunArgs,
     shutdown::Shutdown,
 };
@@ -113,6 +115,7 @@ fn context(args: &RunArgs, client: &Client, metrics: &Metrics) -> Result<Arc<Con
             default_validation_interval: args.default_validation_interval.as_duration(),
             default_expiry_warning: args.default_expiry_warning.as_duration(),
             cloud_git_url: args.cloud_git_url.clone(),
+            permits: permits(args),
         },
     ))
 }
@@ -196,17 +199,10 @@ async fn run_controllers(
     );
     let controllers: Vec<_> = scopes
         .into_iter()
-        .map(|namespace| {
-            controller(
-                client.clone(),
-                namespace,
-                &context,
-                shutdown,
-                args.concurrency,
-            )
-        })
+        .map(|namespace| controller(client.clone(), namespace, &context, shutdown))
         .collect();
     let stores: Vec<_> = controllers.iter().map(Controller::store).collect();
+    let stores_for_load = stores.clone();
     for reason in Error::METRIC_LABELS {
         let _ = metrics
             .reconcile_errors
@@ -229,30 +225,32 @@ async fn run_controllers(
         }
     });
     let backoff = Arc::new(ApiBackoff::default());
+    let gate = Gate::new(permits(args));
+    let closer = tokio::spawn({
+        let (gate, shutdown) = (gate.clone(), shutdown.clone());
+        async move {
+            shutdown.triggered().await;
+            gate.close();
+        }
+    });
+    let load = tokio::spawn(watch_load(
+        stores_for_load,
+        context.clone(),
+        gate.clone(),
+        metrics.clone(),
+    ));
     join_all(controllers.into_iter().map(|controller| {
-        let counted = metrics.clone();
         let failed = metrics.clone();
-        let (cleared, counted_failures) = (backoff.clone(), backoff.clone());
+        let counted_failures = backoff.clone();
+        let slot = Slot {
+            gate: gate.clone(),
+            store: controller.store(),
+            metrics: metrics.clone(),
+            backoff: backoff.clone(),
+        };
         controller
             .run(
-                move |bbt, ctx| {
-                    let timed = counted.clone();
-                    let cleared = cleared.clone();
-                    timed.reconciles.inc();
-                    let started = std::time::Instant::now();
-                    let span = reconcile_span(&bbt);
-                    let object = ObjectRef::from_obj(bbt.as_ref());
-                    reconcile(bbt, ctx)
-                        .inspect(move |result| {
-                            timed
-                                .reconcile_duration
-                                .observe(started.elapsed().as_secs_f64());
-                            if result.is_ok() {
-                                cleared.succeeded(&object);
-                            }
-                        })
-                        .instrument(span)
-                },
+                move |bbt, ctx| Box::pin(slot.clone().reconcile(bbt, ctx)),
                 move |bbt, error, _| {
                     failed.reconcile_failed(error.metric_label());
                     error_policy(&bbt, error, &counted_failures)
@@ -270,6 +268,8 @@ async fn run_controllers(
     }))
     .await;
     readiness.abort();
+    closer.abort();
+    load.abort();
     tracing::info!("bitbucket-token-operator stopped");
 }
 
@@ -297,7 +297,6 @@ fn controller(
     namespace: Option<String>,
     context: &Arc<Context>,
     shutdown: &Shutdown,
-    concurrency: u16,
 ) -> Controller<BitbucketToken> {
     let (tokens, secrets): (Api<BitbucketToken>, Api<PartialObjectMeta<Secret>>) = match &namespace
     {
@@ -368,8 +367,97 @@ fn controller(
         })
         // Objects whose token Bitbucket just rejected for another object (see `rejections`).
         .reconcile_on(context.rejections.wake_ups(namespace.clone()))
-        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
+        // No limit here: the gate (see `gate`) bounds what runs, fairly; kube's own limit parks
+        // due objects in a hash set and starves some of them under sustained load.
+        .with_config(kube::runtime::controller::Config::default().concurrency(0))
         .graceful_shutdown_on(shutdown.triggered())
+}
+
+/// Reconciles that may run at once: `--concurrency` per watched namespace.
+fn permits(args: &RunArgs) -> usize {
+    usize::from(args.concurrency) * args.namespaces.len().max(1)
+}
+
+/// What one reconcile needs around [`reconcile`]: a slot from the gate, the freshest copy of the
+/// object, metrics, and the API back-off.
+#[derive(Clone)]
+struct Slot {
+    gate: Arc<Gate>,
+    store: Store<BitbucketToken>,
+    metrics: Arc<Metrics>,
+    backoff: Arc<ApiBackoff>,
+}
+
+impl Slot {
+    /// Waits for a slot (first reconciles first), then reconciles the object as it is now; does
+    /// nothing once the gate is closed or the object is gone.
+    async fn reconcile(self, bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Action, Error> {
+        let class = Class::of(bbt.meta().generation, bbt.status.as_ref());
+        let Some(_permit) = self.gate.enter(class).await else {
+            return Ok(Action::await_change());
+        };
+        let object = ObjectRef::from_obj(bbt.as_ref());
+        let Some(bbt) = self.store.get(&object) else {
+            return Ok(Action::await_change());
+        };
+        self.metrics.reconciles.inc();
+        let started = std::time::Instant::now();
+        let span = reconcile_span(&bbt);
+        let result = Box::pin(reconcile(bbt, ctx.clone()).instrument(span)).await;
+        let took = started.elapsed();
+        self.metrics.reconcile_duration.observe(took.as_secs_f64());
+        ctx.load.record(took);
+        if result.is_ok() {
+            self.backoff.succeeded(&object);
+        }
+        result
+    }
+}
+
+/// How often demand and capacity are compared.
+const LOAD_PERIOD: Duration = Duration::from_secs(5);
+
+/// Every [`LOAD_PERIOD`]: sums what the BitbucketTokens ask for (checks per second), updates the
+/// stretch of every interval (see [`super::load`]), its metric and the queue metric, and logs when
+/// stretching starts and stops.
+async fn watch_load(
+    stores: Vec<Store<BitbucketToken>>,
+    ctx: Arc<Context>,
+    gate: Arc<Gate>,
+    metrics: Arc<Metrics>,
+) {
+    let mut ticks = tokio::time::interval(LOAD_PERIOD);
+    let mut was_stretched = false;
+    loop {
+        ticks.tick().await;
+        let demand: f64 = stores
+            .iter()
+            .flat_map(Store::state)
+            .map(|bbt| {
+                1.0 / requested_interval(&bbt, &ctx.settings)
+                    .as_secs_f64()
+                    .max(1.0)
+            })
+            .sum();
+        let stretch = ctx.load.update(demand);
+        metrics
+            .interval_stretch
+            .set(stretch.map_or(1.0, |s| s.factor));
+        metrics.reconcile_queue.set(gate.waiting() as i64);
+        match stretch {
+            Some(s) if !was_stretched => tracing::warn!(
+                factor = format!("{:.2}", s.factor),
+                demand_per_second = format!("{:.1}", s.demand),
+                capacity_per_second = format!("{:.1}", s.capacity),
+                "cannot keep up with the requested validation intervals; stretching them all"
+            ),
+            None if was_stretched => {
+                tracing::info!("keeping up with the requested validation intervals again")
+            }
+            _ => {}
+        }
+        was_stretched = stretch.is_some();
+    }
 }
 
 /// True when `owner` still exists and is the BitbucketToken `secret` was rendered for (its uid
