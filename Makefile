@@ -73,5 +73,7 @@ unit-test: ## Unit tests only (no control plane)
 
 test: lint tools check-generated ## Everything: lint, generated-file check, unit and integration tests on a real control plane and node
 	$(CARGO) build --release --locked --bin bitbucket-token-operator
+	$(CARGO) test --workspace --locked --all-targets --exclude bitbucket-token-operator
+	$(CARGO) test --locked -p bitbucket-token-operator --lib --bins
 	BTO_RELEASE_BIN=$(CURDIR)/target/release/bitbucket-token-operator \
-	  bash scripts/with-cluster.sh $(CARGO) test --workspace --locked --all-targets
+	  bash scripts/with-cluster.sh bash scripts/integration-tests.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds, into the tools cache, small test programs that run the consumers' own code against the
-# rendered Secrets (see tests/consumers.rs), and fetches a git older than 2.31:
+# rendered Secrets (see tests/integration/consumers.rs), and fetches a git older than 2.31:
 #   tekton-gitcreds  github.com/tektoncd/pipeline/pkg/credentials/gitcreds (creds-init)
 #   flux-gogit       github.com/fluxcd/pkg/git + gogit (source-controller's git client)
 #   argocd-repo      github.com/argoproj/argo-cd/v3 util/db + util/git (repo-server's reading

@@ -2,7 +2,7 @@
 # Installs, from Debian through apt, what the real node needs besides the binaries that
 # install-tools.sh builds: runc, the CNI plugins (/usr/lib/cni), iptables, conntrack, and for the
 # images umoci, debootstrap and gcc + libc6-dev (the static pause binary), and tmux (the terminal
-# tests/kubectl_bbt.rs shows `kubectl bbt status` in). Needs root. Skips everything when all of it
+# tests/integration/kubectl_bbt.rs shows `kubectl bbt status` in). Needs root. Skips everything when all of it
 # is already there.
 set -euo pipefail
 need=()

@@ -66,11 +66,19 @@ impl Health {
         self.ready.load(Ordering::SeqCst)
     }
 
-    fn role_name(&self) -> &'static str {
+    fn role(&self) -> Role {
         match self.role.load(Ordering::SeqCst) {
-            1 => "standby",
-            2 => "leader",
-            _ => "starting",
+            1 => Role::Standby,
+            2 => Role::Leader,
+            _ => Role::Starting,
+        }
+    }
+
+    fn role_name(&self) -> &'static str {
+        match self.role() {
+            Role::Starting => "starting",
+            Role::Standby => "standby",
+            Role::Leader => "leader",
         }
     }
 }

@@ -128,111 +128,116 @@ fn gauge<S: EncodeLabelSet>(
 impl Collector for TokenCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
         let tokens = self.tokens();
-        let status = |t: &BitbucketToken| t.status.clone().unwrap_or_default();
+        let e = &mut encoder;
         gauge(
-            &mut encoder,
+            e,
             "bitbucket_token_expiration_timestamp_seconds",
             "When the token expires (Unix seconds), from Bitbucket or the declared expiresAt",
-            tokens
-                .iter()
-                .filter_map(|t| status(t).expires_at.map(|at| (labels(t), at.timestamp())))
-                .collect(),
+            expiration_series(&tokens),
         )?;
         gauge(
-            &mut encoder,
+            e,
             "bitbucket_token_valid",
             "1 if Bitbucket accepted the token with the requested access at the last definitive check, 0 if it rejected it; reason is the TokenValid reason",
-            tokens
-                .iter()
-                .filter_map(|t| {
-                    let reason =
-                        condition(t, ConditionType::TokenValid).map(|(_, r)| r.to_string())?;
-                    let l = labels(t);
-                    valid_value(t).map(|v| {
-                        (
-                            ValidLabels {
-                                namespace: l.namespace,
-                                name: l.name,
-                                kind: l.kind,
-                                reason,
-                            },
-                            v,
-                        )
-                    })
-                })
-                .collect(),
+            valid_series(&tokens),
         )?;
         gauge(
-            &mut encoder,
+            e,
             "bitbucket_token_ready",
             "1 if the rendered Secret holds the current, valid token (Ready=True), else 0",
-            tokens
-                .iter()
-                .map(|t| {
-                    (
-                        labels(t),
-                        i64::from(matches!(
-                            condition(t, ConditionType::Ready),
-                            Some(("True", _))
-                        )),
-                    )
-                })
-                .collect(),
+            condition_series(&tokens, ConditionType::Ready, "True"),
         )?;
         gauge(
-            &mut encoder,
+            e,
             "bitbucket_token_validation_failing",
             "1 while checks cannot complete (TokenValid=Unknown: Bitbucket unreachable or rate limiting), else 0",
-            tokens
-                .iter()
-                .map(|t| {
-                    (
-                        labels(t),
-                        i64::from(matches!(
-                            condition(t, ConditionType::TokenValid),
-                            Some(("Unknown", _))
-                        )),
-                    )
-                })
-                .collect(),
+            condition_series(&tokens, ConditionType::TokenValid, "Unknown"),
         )?;
         gauge(
-            &mut encoder,
+            e,
             "bitbucket_token_last_validated_timestamp_seconds",
             "When Bitbucket last gave a definitive answer about the token (Unix seconds)",
-            tokens
-                .iter()
-                .filter_map(|t| {
-                    status(t)
-                        .last_validated_at
-                        .map(|at| (labels(t), at.timestamp()))
-                })
-                .collect(),
+            last_validated_series(&tokens),
         )?;
         gauge(
-            &mut encoder,
+            e,
             "bitbucket_token_info",
             "Always 1; labels describe the BitbucketToken",
-            tokens
-                .iter()
-                .map(|t| {
-                    let l = labels(t);
-                    let secret = status(t).secret_name.unwrap_or_default();
-                    (
-                        InfoLabels {
-                            namespace: l.namespace,
-                            name: l.name,
-                            kind: l.kind,
-                            server: server(t),
-                            secret,
-                        },
-                        1,
-                    )
-                })
-                .collect(),
+            info_series(&tokens),
         )?;
         Ok(())
     }
+}
+
+/// `bitbucket_token_expiration_timestamp_seconds`: tokens with a known expiry.
+fn expiration_series(tokens: &[Arc<BitbucketToken>]) -> Vec<(TokenLabels, i64)> {
+    tokens
+        .iter()
+        .filter_map(|t| Some((labels(t), t.status.as_ref()?.expires_at?.timestamp())))
+        .collect()
+}
+
+/// `bitbucket_token_valid`: the last definitive answer, labelled with the TokenValid reason.
+fn valid_series(tokens: &[Arc<BitbucketToken>]) -> Vec<(ValidLabels, i64)> {
+    tokens
+        .iter()
+        .filter_map(|t| {
+            let reason = condition(t, ConditionType::TokenValid).map(|(_, r)| r.to_string())?;
+            let l = labels(t);
+            let labels = ValidLabels {
+                namespace: l.namespace,
+                name: l.name,
+                kind: l.kind,
+                reason,
+            };
+            valid_value(t).map(|v| (labels, v))
+        })
+        .collect()
+}
+
+/// 1 for tokens whose condition `type_` has the status `wanted`, else 0.
+fn condition_series(
+    tokens: &[Arc<BitbucketToken>],
+    type_: ConditionType,
+    wanted: &str,
+) -> Vec<(TokenLabels, i64)> {
+    tokens
+        .iter()
+        .map(|t| {
+            let holds = condition(t, type_).is_some_and(|(status, _)| status == wanted);
+            (labels(t), i64::from(holds))
+        })
+        .collect()
+}
+
+/// `bitbucket_token_last_validated_timestamp_seconds`.
+fn last_validated_series(tokens: &[Arc<BitbucketToken>]) -> Vec<(TokenLabels, i64)> {
+    tokens
+        .iter()
+        .filter_map(|t| Some((labels(t), t.status.as_ref()?.last_validated_at?.timestamp())))
+        .collect()
+}
+
+/// `bitbucket_token_info`: always 1, with the server and the rendered Secret's name.
+fn info_series(tokens: &[Arc<BitbucketToken>]) -> Vec<(InfoLabels, i64)> {
+    tokens
+        .iter()
+        .map(|t| {
+            let l = labels(t);
+            let labels = InfoLabels {
+                namespace: l.namespace,
+                name: l.name,
+                kind: l.kind,
+                server: server(t),
+                secret: t
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.secret_name.clone())
+                    .unwrap_or_default(),
+            };
+            (labels, 1)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -69,6 +69,23 @@ impl BitbucketTokenStatus {
     pub fn is_true(&self, type_: super::ConditionType) -> bool {
         self.condition(type_).is_some_and(|c| c.status == "True")
     }
+
+    /// True when this status says Bitbucket accepted the token whose fingerprint is `fingerprint`
+    /// before, so a 401 for it now means it was revoked: the same fingerprint, and `TokenValid` is
+    /// `True` or already says `Revoked` (a revoked token stays revoked at every later check).
+    pub fn accepted_before(&self, fingerprint: &str) -> bool {
+        self.token_fingerprint.as_deref() == Some(fingerprint)
+            && self
+                .condition(super::ConditionType::TokenValid)
+                .is_some_and(|c| c.status == "True" || c.reason == super::Reason::Revoked.as_str())
+    }
+
+    /// The expiry this status recorded for the token whose fingerprint is `fingerprint`, if any.
+    pub fn expiry_of(&self, fingerprint: &str) -> Option<DateTime<Utc>> {
+        (self.token_fingerprint.as_deref() == Some(fingerprint))
+            .then_some(self.expires_at)
+            .flatten()
+    }
 }
 
 /// Workloads restarted because the token rotated.

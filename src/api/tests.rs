@@ -196,3 +196,32 @@ fn every_invalid_spec_is_caught_by_the_right_rule() {
         );
     }
 }
+
+fn token_valid(
+    status: &str,
+    reason: &str,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+        type_: "TokenValid".into(),
+        status: status.into(),
+        reason: reason.into(),
+        message: String::new(),
+        last_transition_time: kube_time(chrono::Utc::now()),
+        observed_generation: Some(1),
+    }
+}
+
+/// Both the operator and `kubectl bbt check` read "accepted before" from here: a revoked token
+/// stays revoked at the next check instead of turning into a plain `Unauthorized`.
+#[test]
+fn a_token_accepted_or_revoked_before_was_accepted_before() {
+    let status = |condition| BitbucketTokenStatus {
+        token_fingerprint: Some("sha256:aaaa".into()),
+        conditions: vec![condition],
+        ..BitbucketTokenStatus::default()
+    };
+    assert!(status(token_valid("True", "Valid")).accepted_before("sha256:aaaa"));
+    assert!(status(token_valid("False", "Revoked")).accepted_before("sha256:aaaa"));
+    assert!(!status(token_valid("True", "Valid")).accepted_before("sha256:bbbb"));
+    assert!(!status(token_valid("False", "Unauthorized")).accepted_before("sha256:aaaa"));
+}

@@ -24,21 +24,6 @@ impl Credential {
         value.set_sensitive(true);
         Ok(value)
     }
-
-    /// The token inside, to key per-token state (fingerprints only).
-    pub fn token(&self) -> &SecretToken {
-        match self {
-            Credential::Bearer(token) | Credential::Basic { token, .. } => token,
-        }
-    }
-
-    /// `Bearer` or `Basic`, for messages.
-    pub fn scheme(&self) -> &'static str {
-        match self {
-            Credential::Bearer(_) => "Bearer",
-            Credential::Basic { .. } => "Basic",
-        }
-    }
 }
 
 impl fmt::Debug for Credential {

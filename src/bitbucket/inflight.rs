@@ -34,7 +34,8 @@ impl InFlight {
     }
 
     /// How many keys are held or awaited (for tests).
-    pub fn active(&self) -> usize {
+    #[cfg(test)]
+    fn active(&self) -> usize {
         let locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         locks.values().filter(|l| Arc::strong_count(l) > 1).count()
     }

@@ -1,28 +1,28 @@
 //! The reconciler: BitbucketTokens in, rendered Secrets and status out.
 
-pub mod backoff;
-pub mod context;
-pub mod error;
-pub mod events;
-pub mod gate;
-pub mod index;
-pub mod load;
-pub mod own_writes;
+pub(crate) mod backoff;
+pub(crate) mod context;
+pub(crate) mod error;
+pub(crate) mod events;
+pub(crate) mod gate;
+pub(crate) mod index;
+pub(crate) mod load;
+pub(crate) mod own_writes;
 pub mod reconcile;
-pub mod rejections;
-pub mod resume;
-pub mod retained;
+pub(crate) mod rejections;
+pub(crate) mod resume;
+pub(crate) mod retained;
 pub mod rollout;
 pub mod run;
-pub mod schedule;
+pub(crate) mod schedule;
 pub mod settings;
-pub mod shutdown;
-pub mod source;
-pub mod status;
+pub(crate) mod shutdown;
+pub(crate) mod source;
+pub(crate) mod status;
 pub mod target;
-pub mod validate;
-pub mod validation_cache;
-pub mod verdict;
+pub(crate) mod validate;
+pub(crate) mod validation_cache;
+pub(crate) mod verdict;
 
 pub use run::{StartError, run};
 pub use settings::RunArgs;

@@ -38,11 +38,6 @@ impl Shutdown {
         self.tx.send_replace(true);
     }
 
-    /// Whether the switch has been thrown.
-    pub fn is_triggered(&self) -> bool {
-        *self.tx.borrow()
-    }
-
     /// A future that resolves once the switch is thrown.
     pub fn triggered(&self) -> impl Future<Output = ()> + Send + Sync + 'static {
         let mut rx = self.tx.subscribe();

@@ -12,7 +12,7 @@ use super::{
     source, validation_cache::CacheKey, verdict::TokenVerdict,
 };
 use crate::{
-    api::{BitbucketToken, BitbucketTokenStatus, ConditionType, OutputFormat, Reason},
+    api::{BitbucketToken, BitbucketTokenStatus, OutputFormat, Reason},
     bitbucket::{Invalid, Outcome, Server, ValidationRequest, host_key},
     render::extra_basic_user,
     token::SecretToken,
@@ -54,12 +54,12 @@ pub(super) async fn check_token(
         Err((verdict, token)) => return Ok(finding(verdict, token, dc_url)),
     };
     let fingerprint = sources.token.fingerprint();
-    let accepted_before = accepted_before(previous, &fingerprint);
+    let accepted_before = previous.accepted_before(&fingerprint);
     let (verdict, at) =
         ask_bitbucket(bbt, ctx, &sources, dc_url.as_ref(), previous, interval).await;
     let validated_at = verdict.is_definitive().then_some(at);
     let verdict = refine_for_history(verdict, accepted_before)
-        .expired_by(Utc::now(), known_expiry(previous, &fingerprint));
+        .expired_by(Utc::now(), previous.expiry_of(&fingerprint));
     Ok(Checked {
         token: Some(sources.token),
         ca_pem: sources.ca_pem,
@@ -148,7 +148,7 @@ async fn ask_bitbucket(
         username: spec.token.username.as_deref(),
         access: &spec.access,
         declared_expiry: spec.token.expires_at,
-        accepted_before: accepted_before(previous, &fingerprint),
+        accepted_before: previous.accepted_before(&fingerprint),
         basic_user,
     };
     let key = cache_key(bbt, &fingerprint, sources.ca_pem.as_deref(), basic_user);
@@ -192,12 +192,6 @@ fn resumable(
     )
 }
 
-/// True when the status says Bitbucket accepted this very token before.
-fn accepted_before(previous: &BitbucketTokenStatus, fingerprint: &str) -> bool {
-    previous.token_fingerprint.as_deref() == Some(fingerprint)
-        && previous.is_true(ConditionType::TokenValid)
-}
-
 fn finding(verdict: TokenVerdict, token: Option<SecretToken>, dc_url: Option<Url>) -> Checked {
     Checked {
         token,
@@ -206,16 +200,6 @@ fn finding(verdict: TokenVerdict, token: Option<SecretToken>, dc_url: Option<Url
         verdict,
         validated_at: None,
     }
-}
-
-/// The expiry the status recorded for this very token, if any.
-fn known_expiry(
-    previous: &BitbucketTokenStatus,
-    fingerprint: &str,
-) -> Option<chrono::DateTime<Utc>> {
-    (previous.token_fingerprint.as_deref() == Some(fingerprint))
-        .then_some(previous.expires_at)
-        .flatten()
 }
 
 /// A shared result may have been computed for another object that never saw this token work.

@@ -14,12 +14,11 @@ use url::Url;
 
 use super::{check_command::ClusterCheckArgs, check_report, error::ClusterError, exit, object};
 use crate::{
-    api::{BitbucketToken, BitbucketTokenStatus, ConditionType, Reason},
+    api::{BitbucketToken, ConditionType, Reason},
     bitbucket::{ClientConfig, Server, ValidationRequest, Validator, host_key},
     check::OutputFormat,
     controller::{source, validate::formats, verdict::TokenVerdict},
     render::extra_basic_user,
-    token::SecretToken,
 };
 
 /// Why `check NAME` could not reach a verdict.
@@ -170,11 +169,11 @@ async fn check(args: &ClusterCheckArgs) -> Result<TokenVerdict, CheckError> {
         username: spec.token.username.as_deref(),
         access: &spec.access,
         declared_expiry: spec.token.expires_at,
-        accepted_before: accepted_before(&status, &fingerprint),
+        accepted_before: status.accepted_before(&fingerprint),
         basic_user: extra_basic_user(spec.token.kind, spec.token.username.as_deref(), &formats),
     };
     let verdict = TokenVerdict::from(validator.validate(&request).await);
-    Ok(verdict.expired_by(Utc::now(), known_expiry(&status, &token)))
+    Ok(verdict.expired_by(Utc::now(), status.expiry_of(&token.fingerprint())))
 }
 
 /// A refusal to send the token to the Data Center host of `url`, unless the operator accepted
@@ -237,31 +236,12 @@ fn read_ca_file(args: &ClusterCheckArgs) -> Result<Option<Vec<u8>>, CheckError> 
         .transpose()
 }
 
-/// True when the operator's status says Bitbucket accepted this very token before (so a 401 now
-/// means revoked): same fingerprint, and `TokenValid` is True or already says `Revoked`.
-fn accepted_before(status: &BitbucketTokenStatus, fingerprint: &str) -> bool {
-    status.token_fingerprint.as_deref() == Some(fingerprint)
-        && status.conditions.iter().any(|c| {
-            c.type_ == ConditionType::TokenValid.as_str()
-                && (c.status == "True" || c.reason == Reason::Revoked.as_str())
-        })
-}
-
-/// The expiry the status recorded for this very token, if any.
-fn known_expiry(
-    status: &BitbucketTokenStatus,
-    token: &SecretToken,
-) -> Option<chrono::DateTime<Utc>> {
-    (status.token_fingerprint.as_deref() == Some(token.fingerprint().as_str()))
-        .then_some(status.expires_at)
-        .flatten()
-}
-
 #[cfg(test)]
 mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
     use super::*;
+    use crate::api::BitbucketTokenStatus;
 
     fn token_valid(status: &str, reason: &str) -> Condition {
         Condition {
@@ -308,30 +288,5 @@ mod tests {
             );
             assert!(host_refusal(&refused, &url, &["GIT.example.com".into()]).is_none());
         }
-    }
-
-    #[test]
-    fn a_token_accepted_or_revoked_before_was_accepted_before() {
-        let status = |condition| BitbucketTokenStatus {
-            token_fingerprint: Some("sha256:aaaa".into()),
-            conditions: vec![condition],
-            ..BitbucketTokenStatus::default()
-        };
-        assert!(accepted_before(
-            &status(token_valid("True", "Valid")),
-            "sha256:aaaa"
-        ));
-        assert!(accepted_before(
-            &status(token_valid("False", "Revoked")),
-            "sha256:aaaa"
-        ));
-        assert!(!accepted_before(
-            &status(token_valid("True", "Valid")),
-            "sha256:bbbb"
-        ));
-        assert!(!accepted_before(
-            &status(token_valid("False", "Unauthorized")),
-            "sha256:aaaa"
-        ));
     }
 }

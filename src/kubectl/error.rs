@@ -66,9 +66,4 @@ impl ClusterError {
             },
         }
     }
-
-    /// True for a 403 from the API server.
-    pub fn is_forbidden(&self) -> bool {
-        matches!(self, ClusterError::Forbidden { .. })
-    }
 }

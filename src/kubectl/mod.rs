@@ -3,22 +3,22 @@
 //! the binary runs as the kubectl plugin `kubectl-bbt` (`kubectl bbt status NAME`): kubectl runs
 //! any executable named `kubectl-<name>` on PATH for `kubectl <name>`.
 
-pub mod check;
-pub mod check_command;
-pub mod check_report;
-pub mod completion;
-pub mod consumers;
-pub mod error;
-pub mod exit;
-pub mod human_time;
-pub mod kubeconfig;
-pub mod object;
+pub(crate) mod check;
+pub(crate) mod check_command;
+pub(crate) mod check_report;
+pub(crate) mod completion;
+pub(crate) mod consumers;
+pub(crate) mod error;
+pub(crate) mod exit;
+pub(crate) mod human_time;
+pub(crate) mod kubeconfig;
+pub(crate) mod object;
 pub mod plugin_completion;
-pub mod revalidate;
-pub mod status;
-pub mod status_report;
-pub mod status_text;
-pub mod version;
+pub(crate) mod revalidate;
+pub(crate) mod status;
+pub(crate) mod status_report;
+pub(crate) mod status_text;
+pub(crate) mod version;
 
 use std::{ffi::OsStr, path::Path, process::ExitCode};
 

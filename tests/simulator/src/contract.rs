@@ -1,7 +1,7 @@
 //! The REST operations the simulator serves, each as Atlassian's OpenAPI documents name it
 //! (method and path template relative to the server URL), with what the document says a caller
 //! needs. The handlers check exactly these requirements, and the operator's contract test
-//! compares this table with the documents (`tests/contract.rs` in the operator's crate).
+//! compares this table with the documents (`tests/integration/bitbucket_client.rs` in the operator's crate).
 //!
 //! Sources: the Cloud 2.0 document (`servers: https://api.bitbucket.org/2.0`): each operation's
 //! `security` lists the classic OAuth scopes (`oauth2`, all required) and

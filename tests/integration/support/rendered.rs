@@ -1,6 +1,5 @@
 //! A namespace with the operator running against the simulator, and BitbucketTokens whose
 //! rendered Secrets tests read back from the API server and hand to git and the consumers.
-//! Include with `#[path = "support/rendered.rs"] mod rendered;` next to `support` and `world`.
 #![allow(dead_code)]
 
 use std::{os::unix::fs::PermissionsExt, path::PathBuf, time::Duration};

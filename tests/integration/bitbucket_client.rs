@@ -15,10 +15,8 @@ use bitbucket_token_operator::{
 use chrono::Utc;
 use url::Url;
 
-#[path = "support/contract.rs"]
-mod contract;
-#[path = "support/world.rs"]
-mod world;
+use crate::contract;
+use crate::world;
 use world::{DC_EXPIRY, World};
 
 struct Case<'a> {

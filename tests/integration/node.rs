@@ -5,9 +5,8 @@
 //! objects. The simulator listens on the node's bridge address, where pods reach this machine.
 //! Figures (hand-over gap, volume delay) are printed as `measured:` lines (`--nocapture`).
 
-mod support;
-#[path = "support/world.rs"]
-mod world;
+use crate::support;
+use crate::world;
 
 use std::time::{Duration, Instant};
 

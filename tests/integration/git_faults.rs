@@ -7,13 +7,10 @@
 //! 5. a git older than 2.31 (no `GIT_CONFIG_GLOBAL`, no `GIT_CONFIG_COUNT`);
 //! 6. `subPath` mounts (documentation).
 //!
-//! Fault 3 (Tekton) is in `tests/consumers.rs`.
+//! Fault 3 (Tekton) is in `tests/integration/consumers.rs`.
 
-#[path = "support/rendered.rs"]
-mod rendered;
-mod support;
-#[path = "support/world.rs"]
-mod world;
+use crate::rendered;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! The CRD against a real kube-apiserver: installation, CEL validation, printer columns, and the
 //! controller-manager's namespace deletion.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use kube::{
 use serde_json::{Value, json};
 use support::{TestNamespace, client, ensure_crd, kubectl, wait_for};
 
-const INVALID_SPECS: &str = include_str!("fixtures/invalid-specs.yaml");
+const INVALID_SPECS: &str = include_str!("../fixtures/invalid-specs.yaml");
 
 fn token_object(name: &str, spec: &Value) -> BitbucketToken {
     serde_json::from_value(json!({

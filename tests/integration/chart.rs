@@ -2,9 +2,8 @@
 //! installs on the control plane, and the chart's RBAC proven sufficient (the operator runs with a
 //! token of the chart's ServiceAccount) and no broader than needed (`kubectl auth can-i`).
 
-mod support;
-#[path = "support/world.rs"]
-mod world;
+use crate::support;
+use crate::world;
 
 use std::{collections::BTreeMap, time::Duration};
 

@@ -1,9 +1,8 @@
 //! Leader election with two operator processes on one control plane: only the Lease holder
 //! reconciles and writes; when it stops, the standby takes over.
 
-mod support;
-#[path = "support/world.rs"]
-mod world;
+use crate::support;
+use crate::world;
 
 use std::{
     collections::BTreeMap,

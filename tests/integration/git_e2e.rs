@@ -3,11 +3,8 @@
 //! `envFrom`), and runs `git clone`, `git fetch` and `git push` against the simulator's git
 //! server, which applies the same token rules as its API.
 
-#[path = "support/rendered.rs"]
-mod rendered;
-mod support;
-#[path = "support/world.rs"]
-mod world;
+use crate::rendered;
+use crate::support;
 
 use base64::Engine;
 use bitbucket_simulator::AuthSeen;

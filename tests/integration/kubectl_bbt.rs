@@ -4,11 +4,8 @@
 //! Secret, and a name that does not exist; kubeconfig handling as kubectl's; help texts, completion
 //! and version; and `status` on a terminal (tmux), as a person reads it.
 
-#[path = "support/rendered.rs"]
-mod rendered;
-mod support;
-#[path = "support/world.rs"]
-mod world;
+use crate::rendered;
+use crate::support;
 
 use std::{
     io::Write,

@@ -1,9 +1,8 @@
 //! The operator end to end: the real binary against the real control plane and the Bitbucket
 //! simulator. Each test has its own namespace, simulator and operator process.
 
-mod support;
-#[path = "support/world.rs"]
-mod world;
+use crate::support;
+use crate::world;
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -1558,6 +1557,55 @@ async fn a_revoked_token_flips_every_object_that_shares_it() {
         "the second object reuses the rejection"
     );
     assert!(env.secrets().get_opt("writer-git").await.unwrap().is_some());
+    env.finish().await;
+}
+
+/// A revoked token stays `Revoked` at every later check: Bitbucket's 401 alone cannot tell a
+/// revoked token from a wrong one, the status can (it accepted this very token before), and the
+/// alert is raised once, not again as `TokenInvalid`.
+#[tokio::test]
+async fn a_revoked_token_stays_revoked_at_the_next_check() {
+    let env = Env::start("revoked-again").await;
+    env.token_secret("src", "rat-rw").await;
+    env.create("ci", rat_spec("src", "Read", &["GitConfig"]))
+        .await;
+    env.wait_condition("ci", "Ready", "True", "SecretRendered")
+        .await;
+    env.world.sim.revoke("rat-rw");
+    env.revalidate("ci", "first").await;
+    env.wait_condition("ci", "TokenValid", "False", "Revoked")
+        .await;
+    env.wait_event("ci", "TokenRevoked").await;
+    let calls = env.world.sim.requests_for_token("rat-rw");
+    env.revalidate("ci", "second").await;
+    let bbt = wait_for(&env.tokens(), "ci", WAIT, |obj: Option<&BitbucketToken>| {
+        obj.and_then(|o| o.status.as_ref())
+            .is_some_and(|s| s.observed_revalidate.as_deref() == Some("second"))
+    })
+    .await
+    .expect("object exists");
+    assert!(
+        env.world.sim.requests_for_token("rat-rw") > calls,
+        "the second check asked Bitbucket again"
+    );
+    let valid = condition(&bbt, "TokenValid").unwrap();
+    assert_eq!(
+        (valid.status.as_str(), valid.reason.as_str()),
+        ("False", "Revoked")
+    );
+    let reasons: Vec<String> = env
+        .events("ci")
+        .await
+        .into_iter()
+        .map(|e| e.reason.unwrap_or_default())
+        .collect();
+    assert!(!reasons.iter().any(|r| r == "TokenInvalid"), "{reasons:?}");
+    assert_eq!(
+        reasons.iter().filter(|r| *r == "TokenRevoked").count(),
+        1,
+        "{reasons:?}"
+    );
+    assert!(env.secrets().get_opt("ci-git").await.unwrap().is_some());
     env.finish().await;
 }
 

@@ -2,7 +2,7 @@
 //! object is accepted by the real API server (server-side dry run), and each consumer reads a
 //! Secret that one of the sample BitbucketTokens renders, at the path it renders it for.
 
-mod support;
+use crate::support;
 
 use std::{
     collections::BTreeSet,

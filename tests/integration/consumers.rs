@@ -7,11 +7,8 @@
 //!
 //! All three are pinned Go programs built by `scripts/build-consumers.sh` into the tools cache.
 
-#[path = "support/rendered.rs"]
-mod rendered;
-mod support;
-#[path = "support/world.rs"]
-mod world;
+use crate::rendered;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

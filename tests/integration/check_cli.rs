@@ -1,8 +1,7 @@
 //! `bitbucket-token-operator check` as a person runs it: exit codes 0/1/2/64, short verdicts,
 //! `--output json`, the token from a file or stdin, and the proxy variables.
 
-#[path = "support/world.rs"]
-mod world;
+use crate::world;
 
 use std::{
     io::Write,

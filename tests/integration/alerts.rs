@@ -1,7 +1,7 @@
 //! The chart's alerting rules and dashboard: `promtool test rules` runs the fixture in
 //! `tests/alerts/` against the PrometheusRule that helm renders, under Helm 3 and Helm 4.
 
-mod support;
+use crate::support;
 
 use std::{collections::BTreeSet, path::Path, process::Command};
 
