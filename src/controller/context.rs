@@ -9,8 +9,8 @@ use kube::{Client, runtime::events::Recorder};
 use url::Url;
 
 use super::{
-    index::SecretIndex, load::Load, rejections::Rejections, retained::RetainedSecrets,
-    validation_cache::ValidationCache,
+    fence::Fence, index::SecretIndex, load::Load, rejections::Rejections,
+    retained::RetainedSecrets, validation_cache::ValidationCache,
 };
 use crate::bitbucket::Validator;
 
@@ -44,6 +44,8 @@ pub struct Context {
     pub settings: ReconcileSettings,
     /// Demand and capacity, and how far intervals are stretched (see [`Load`]).
     pub load: Load,
+    /// Lets writes through only while this replica holds the leader Lease (see [`Fence`]).
+    pub fence: Fence,
     /// BitbucketToken uids this process has reconciled at least once.
     seen: Mutex<std::collections::HashSet<String>>,
 }
@@ -65,6 +67,7 @@ impl Context {
             retained: RetainedSecrets::default(),
             recorder,
             load: Load::new(settings.permits),
+            fence: Fence::default(),
             settings,
             seen: Mutex::default(),
         })

@@ -19,6 +19,8 @@ pub enum Error {
     NoNamespace,
     #[error("the BitbucketToken has no uid yet")]
     NoUid,
+    #[error("this replica no longer holds the leader Lease; the write was not made")]
+    Fenced,
 }
 
 /// The API server's answer once: its message, reason and code (kube's own Display repeats the
@@ -36,7 +38,7 @@ fn api_message(error: &kube::Error) -> String {
 impl Error {
     /// Every value [`Error::metric_label`] returns, so the error counter can start at 0 for each
     /// (a `rate()` over a series that appears only with the first error misses that error).
-    pub const METRIC_LABELS: [&'static str; 8] = [
+    pub const METRIC_LABELS: [&'static str; 9] = [
         "read_source",
         "read_target",
         "write_target",
@@ -45,6 +47,7 @@ impl Error {
         "invalid_selector",
         "no_namespace",
         "no_uid",
+        "fenced",
     ];
 
     /// A short label for metrics.
@@ -58,6 +61,7 @@ impl Error {
             Error::InvalidSelector(_) => "invalid_selector",
             Error::NoNamespace => "no_namespace",
             Error::NoUid => "no_uid",
+            Error::Fenced => "fenced",
         }
     }
 }
@@ -72,6 +76,7 @@ mod tests {
             Error::InvalidSelector(String::new()),
             Error::NoNamespace,
             Error::NoUid,
+            Error::Fenced,
             Error::ReadSource(kube::Error::LinesCodecMaxLineLengthExceeded),
             Error::ReadTarget(kube::Error::LinesCodecMaxLineLengthExceeded),
             Error::WriteTarget(kube::Error::LinesCodecMaxLineLengthExceeded),

@@ -4,6 +4,7 @@ pub(crate) mod backoff;
 pub(crate) mod context;
 pub(crate) mod error;
 pub(crate) mod events;
+pub(crate) mod fence;
 pub(crate) mod gate;
 pub(crate) mod index;
 pub(crate) mod load;

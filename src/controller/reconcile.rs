@@ -76,9 +76,11 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
         next.last_restart = Some(record);
     }
     if next != previous {
+        ctx.fence.check().await?;
         write_status(&ctx, &namespace, &bbt.name_any(), &next).await?;
     }
     let events = transition_events(&previous, &next, written.change);
+    ctx.fence.check().await?;
     publish(&ctx, &bbt, events.into_iter().chain(restart.event)).await;
     Ok(requeue(&next, next_validation_at, &timing, now))
 }
@@ -183,6 +185,9 @@ async fn restart_on_rotation(
         return Restart::default();
     };
     let namespace = bbt.namespace().unwrap_or_default();
+    if ctx.fence.check().await.is_err() {
+        return Restart::default();
+    }
     match rollout::restart_selected(&ctx.client, &namespace, &restart.selector, fingerprint, now)
         .await
     {
@@ -306,6 +311,7 @@ async fn render_target(
         }
     };
     let fingerprint = token.fingerprint();
+    ctx.fence.check().await?;
     let outcome = target::write(
         secrets,
         bbt,

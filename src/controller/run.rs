@@ -24,6 +24,7 @@ use super::{
     backoff::ApiBackoff,
     context::{Context, ReconcileSettings},
     error::Error,
+    fence::LeaseTerms,
     gate::{Class, Gate},
     reconcile::reconcile,
     reconcile::requested_interval,
@@ -145,6 +146,16 @@ async fn lead_and_run(
             }
         }
         tracing::info!(identity = %election.identity, "acquired the leader Lease");
+        let duration = args.leader.leader_election_lease_duration.as_duration();
+        context.fence.arm(LeaseTerms {
+            api: Api::namespaced(client.clone(), &election.namespace),
+            name: election.lease_name.clone(),
+            identity: election.identity.clone(),
+            duration,
+            // Half the renewal grace (a third of the duration) for clock skew between nodes.
+            margin: duration / 6,
+            on_loss: shutdown.clone(),
+        });
         // Losing the Lease stops the controllers like a signal does.
         let lost = election.lost();
         let on_loss = shutdown.clone();
@@ -159,7 +170,7 @@ async fn lead_and_run(
     metrics.leader.set(1);
     let ready_before = health.is_ready();
     health.set(Role::Leader, ready_before);
-    run_controllers(args, client, context, metrics, health, shutdown).await;
+    run_controllers(args, client, context.clone(), metrics, health, shutdown).await;
     metrics.leader.set(0);
     let Some((election, watcher)) = election else {
         return Ok(());
@@ -168,7 +179,7 @@ async fn lead_and_run(
     // receiver is gone, so stop it (and wait until its future is dropped) before stepping down.
     watcher.abort();
     let _ = watcher.await;
-    if election.is_leader() {
+    if election.is_leader() && !context.fence.is_lost() {
         election.step_down().await;
         Ok(())
     } else {
