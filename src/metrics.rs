@@ -94,6 +94,11 @@ pub struct Metrics {
     pub reconcile_duration: Histogram,
     /// `bitbucket_token_operator_leader`: 1 while this process runs the controllers.
     pub leader: Gauge,
+    /// `bitbucket_token_operator_interval_stretch_ratio`: how many times longer than requested
+    /// every validation interval is, because the operator cannot keep up (1: as requested).
+    pub interval_stretch: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// `bitbucket_token_operator_reconcile_queue`: reconciles waiting for a slot.
+    pub reconcile_queue: Gauge,
     /// Per-token series, from the controllers' caches.
     pub tokens: TokenCollector,
     bitbucket: BitbucketApiMetrics,
@@ -145,9 +150,25 @@ impl Default for Metrics {
             "1 while this replica leads and runs the controllers, else 0",
             leader.clone(),
         );
+        let interval_stretch = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        interval_stretch.set(1.0);
+        operator.register_with_unit(
+            "interval_stretch",
+            "Factor by which every validation interval is lengthened because the operator cannot keep up with them (1: as requested)",
+            prometheus_client::registry::Unit::Other("ratio".into()),
+            interval_stretch.clone(),
+        );
+        let reconcile_queue = Gauge::default();
+        operator.register(
+            "reconcile_queue",
+            "Reconciles of BitbucketTokens waiting for a free slot",
+            reconcile_queue.clone(),
+        );
         Self {
             registry,
             reconciles,
+            interval_stretch,
+            reconcile_queue,
             reconcile_errors,
             reconcile_duration,
             leader,

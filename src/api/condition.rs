@@ -9,6 +9,9 @@ pub enum ConditionType {
     TokenValid,
     /// Expiry falls inside the warning window or has passed.
     Expiring,
+    /// Present (True) only while the operator checks this object less often than its interval
+    /// asks, because it cannot keep up with every object's interval (see `controller::load`).
+    IntervalStretched,
 }
 
 impl ConditionType {
@@ -18,6 +21,7 @@ impl ConditionType {
             ConditionType::Ready => "Ready",
             ConditionType::TokenValid => "TokenValid",
             ConditionType::Expiring => "Expiring",
+            ConditionType::IntervalStretched => "IntervalStretched",
         }
     }
 }

@@ -31,11 +31,13 @@ pub enum Reason {
     NotExpiring,
     NoExpiry,
     ExpiryUnknown,
+    // IntervalStretched
+    OperatorSaturated,
 }
 
 impl Reason {
     /// Every reason, in declaration order.
-    pub const ALL: [Reason; 22] = [
+    pub const ALL: [Reason; 23] = [
         Reason::SecretRendered,
         Reason::Valid,
         Reason::Revoked,
@@ -58,6 +60,7 @@ impl Reason {
         Reason::NotExpiring,
         Reason::NoExpiry,
         Reason::ExpiryUnknown,
+        Reason::OperatorSaturated,
     ];
 
     /// The CamelCase string written to status.
@@ -85,6 +88,7 @@ impl Reason {
             Reason::NotExpiring => "NotExpiring",
             Reason::NoExpiry => "NoExpiry",
             Reason::ExpiryUnknown => "ExpiryUnknown",
+            Reason::OperatorSaturated => "OperatorSaturated",
         }
     }
 }

@@ -8,7 +8,10 @@ use std::{
 use kube::{Client, runtime::events::Recorder};
 use url::Url;
 
-use super::{index::SecretIndex, rejections::Rejections, validation_cache::ValidationCache};
+use super::{
+    fence::Fence, index::SecretIndex, load::Load, rejections::Rejections,
+    retained::RetainedSecrets, validation_cache::ValidationCache,
+};
 use crate::bitbucket::Validator;
 
 /// The field manager of every write the operator makes.
@@ -23,6 +26,8 @@ pub struct ReconcileSettings {
     pub cloud_git_url: Url,
     /// Where `spec.target.restartOnRotation` may restart workloads.
     pub restart_scope: super::rollout::RestartScope,
+    /// Reconciles that may run at once (all controllers together).
+    pub permits: usize,
 }
 
 /// Shared state of the controller.
@@ -35,8 +40,14 @@ pub struct Context {
     pub index: SecretIndex,
     /// Rendered Secrets as this process last wrote them (see [`OwnWrites`]).
     pub own_writes: super::own_writes::OwnWrites,
+    /// Rendered Secrets without an owner reference (`deletionPolicy: Retain`), by name.
+    pub retained: RetainedSecrets,
     pub recorder: Recorder,
     pub settings: ReconcileSettings,
+    /// Demand and capacity, and how far intervals are stretched (see [`Load`]).
+    pub load: Load,
+    /// Lets writes through only while this replica holds the leader Lease (see [`Fence`]).
+    pub fence: Fence,
     /// BitbucketToken uids this process has reconciled at least once.
     seen: Mutex<std::collections::HashSet<String>>,
 }
@@ -55,7 +66,10 @@ impl Context {
             rejections: Rejections::default(),
             index: SecretIndex::default(),
             own_writes: Default::default(),
+            retained: RetainedSecrets::default(),
             recorder,
+            load: Load::new(settings.permits),
+            fence: Fence::default(),
             settings,
             seen: Mutex::default(),
         })

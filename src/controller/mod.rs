@@ -1,13 +1,18 @@
 //! The reconciler: BitbucketTokens in, rendered Secrets and status out.
 
+pub(crate) mod backoff;
 pub(crate) mod context;
 pub(crate) mod error;
 pub(crate) mod events;
+pub(crate) mod fence;
+pub(crate) mod gate;
 pub(crate) mod index;
+pub(crate) mod load;
 pub(crate) mod own_writes;
 pub mod reconcile;
 pub(crate) mod rejections;
 pub(crate) mod resume;
+pub(crate) mod retained;
 pub mod rollout;
 pub mod run;
 pub(crate) mod schedule;

@@ -16,18 +16,20 @@ use kube::{
 };
 
 use super::{
-    context::{Context, FIELD_MANAGER},
+    context::{Context, FIELD_MANAGER, ReconcileSettings},
     error::Error,
     events::{EventReason, SecretChange, event, transition_events},
-    rollout,
+    load, rollout,
     schedule::{next_expiry_flip, next_validation, retry_delay, until},
-    status::{Observation, SecretState, failure_history, next_status},
+    status::{Observation, SecretState, Stretched, failure_history, next_status},
     target::{self, TargetOutcome},
     validate::{Checked, check_token, formats},
     verdict::TokenVerdict,
 };
 use crate::{
-    api::{BitbucketToken, BitbucketTokenStatus, DEFAULT_MOUNT_PATH, RestartRecord},
+    api::{
+        BitbucketToken, BitbucketTokenStatus, DEFAULT_MOUNT_PATH, DeletionPolicy, RestartRecord,
+    },
     render::{GitServer, RenderInput, render},
     token::SecretToken,
 };
@@ -63,6 +65,7 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
         access_summary: access_summary(&bbt),
         secret: written.state,
         revalidate: bbt.annotations().get(REVALIDATE_ANNOTATION).cloned(),
+        stretched: timing.stretched,
     };
     let mut next = next_status(&observation);
     let restart = match (written.replaced, &fingerprint) {
@@ -73,32 +76,50 @@ pub async fn reconcile(bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Ac
         next.last_restart = Some(record);
     }
     if next != previous {
+        ctx.fence.check().await?;
         write_status(&ctx, &namespace, &bbt.name_any(), &next).await?;
     }
     let events = transition_events(&previous, &next, written.change);
+    ctx.fence.check().await?;
     publish(&ctx, &bbt, events.into_iter().chain(restart.event)).await;
     Ok(requeue(&next, next_validation_at, &timing, now))
 }
 
-/// The intervals that apply to one BitbucketToken: its own or the operator's defaults.
+/// The intervals that apply to one BitbucketToken: its own or the operator's defaults, the
+/// validation interval stretched while the operator cannot keep up (see [`super::load`]).
 struct Timing {
     interval: Duration,
     expiry_warning: Duration,
+    stretched: Option<Stretched>,
 }
 
 impl Timing {
     fn of(bbt: &BitbucketToken, ctx: &Context) -> Self {
-        let spec = &bbt.spec;
-        let interval = spec.validation.as_ref().and_then(|v| v.interval.as_ref());
-        let warning = spec.expiry_warning.as_ref();
+        let requested = requested_interval(bbt, &ctx.settings);
+        let stretch = ctx.load.current();
+        let interval = stretch.map_or(requested, |s| load::stretched(requested, s.factor));
+        let warning = bbt.spec.expiry_warning.as_ref();
         Timing {
-            interval: interval.map_or(ctx.settings.default_validation_interval, |d| {
-                d.as_duration()
-            }),
+            interval,
             expiry_warning: warning
                 .map_or(ctx.settings.default_expiry_warning, |d| d.as_duration()),
+            stretched: stretch.map(|s| Stretched {
+                requested,
+                effective: interval,
+                demand: s.demand,
+                capacity: s.capacity,
+            }),
         }
     }
+}
+
+/// `spec.validation.interval`, or the operator's default.
+pub fn requested_interval(bbt: &BitbucketToken, settings: &ReconcileSettings) -> Duration {
+    bbt.spec
+        .validation
+        .as_ref()
+        .and_then(|v| v.interval.as_ref())
+        .map_or(settings.default_validation_interval, |d| d.as_duration())
 }
 
 /// Renders the Secret when the token is valid; otherwise leaves it as it is.
@@ -174,6 +195,9 @@ async fn restart_on_rotation(
                 note,
             )),
         };
+    }
+    if ctx.fence.check().await.is_err() {
+        return Restart::default();
     }
     match rollout::restart_selected(&ctx.client, &namespace, &restart.selector, fingerprint, now)
         .await
@@ -299,6 +323,7 @@ async fn render_target(
         }
     };
     let fingerprint = token.fingerprint();
+    ctx.fence.check().await?;
     let outcome = match target::write(
         secrets,
         bbt,
@@ -321,6 +346,12 @@ async fn render_target(
         }
         result => result?,
     };
+    if let TargetOutcome::Written { .. } = outcome {
+        let retained = target.deletion_policy == DeletionPolicy::Retain;
+        let namespace = bbt.namespace().unwrap_or_default();
+        ctx.retained
+            .record(&namespace, &target_name, &bbt.name_any(), retained);
+    }
     Ok(match outcome {
         TargetOutcome::Written { change, replaced } => Written {
             state: SecretState::Current { name: target_name },

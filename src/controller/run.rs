@@ -2,10 +2,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures::{FutureExt, StreamExt, future::join_all};
+use futures::{StreamExt, future::join_all};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    Api, Client, ResourceExt,
+    Api, Client, Resource, ResourceExt,
     core::PartialObjectMeta,
     runtime::{
         Controller, WatchStreamExt,
@@ -20,9 +20,13 @@ use kube::{
 use tracing::Instrument;
 
 use super::{
+    backoff::ApiBackoff,
     context::{Context, ReconcileSettings},
     error::Error,
+    fence::LeaseTerms,
+    gate::{Class, Gate},
     reconcile::reconcile,
+    reconcile::requested_interval,
     settings::RunArgs,
     shutdown::Shutdown,
 };
@@ -105,6 +109,7 @@ fn context(args: &RunArgs, client: &Client, metrics: &Metrics) -> Result<Arc<Con
                 args.restart_workloads,
                 &args.restart_workloads_namespaces,
             ),
+            permits: permits(args),
         },
     ))
 }
@@ -134,6 +139,16 @@ async fn lead_and_run(
             }
         }
         tracing::info!(identity = %election.identity, "acquired the leader Lease");
+        let duration = args.leader.leader_election_lease_duration.as_duration();
+        context.fence.arm(LeaseTerms {
+            api: Api::namespaced(client.clone(), &election.namespace),
+            name: election.lease_name.clone(),
+            identity: election.identity.clone(),
+            duration,
+            // Half the renewal grace (a third of the duration) for clock skew between nodes.
+            margin: duration / 6,
+            on_loss: shutdown.clone(),
+        });
         // Losing the Lease stops the controllers like a signal does.
         let lost = election.lost();
         let on_loss = shutdown.clone();
@@ -148,7 +163,7 @@ async fn lead_and_run(
     metrics.leader.set(1);
     let ready_before = health.is_ready();
     health.set(Role::Leader, ready_before);
-    run_controllers(args, client, context, metrics, health, shutdown).await;
+    run_controllers(args, client, context.clone(), metrics, health, shutdown).await;
     metrics.leader.set(0);
     let Some((election, watcher)) = election else {
         return Ok(());
@@ -157,7 +172,7 @@ async fn lead_and_run(
     // receiver is gone, so stop it (and wait until its future is dropped) before stepping down.
     watcher.abort();
     let _ = watcher.await;
-    if election.is_leader() {
+    if election.is_leader() && !context.fence.is_lost() {
         election.step_down().await;
         Ok(())
     } else {
@@ -188,17 +203,10 @@ async fn run_controllers(
     );
     let controllers: Vec<_> = scopes
         .into_iter()
-        .map(|namespace| {
-            controller(
-                client.clone(),
-                namespace,
-                &context,
-                shutdown,
-                args.concurrency,
-            )
-        })
+        .map(|namespace| controller(client.clone(), namespace, &context, shutdown))
         .collect();
     let stores: Vec<_> = controllers.iter().map(Controller::store).collect();
+    let stores_for_load = stores.clone();
     for reason in Error::METRIC_LABELS {
         let _ = metrics
             .reconcile_errors
@@ -220,27 +228,36 @@ async fn run_controllers(
             health.set(Role::Leader, true);
         }
     });
+    let backoff = Arc::new(ApiBackoff::default());
+    let gate = Gate::new(permits(args));
+    let closer = tokio::spawn({
+        let (gate, shutdown) = (gate.clone(), shutdown.clone());
+        async move {
+            shutdown.triggered().await;
+            gate.close();
+        }
+    });
+    let load = tokio::spawn(watch_load(
+        stores_for_load,
+        context.clone(),
+        gate.clone(),
+        metrics.clone(),
+    ));
     join_all(controllers.into_iter().map(|controller| {
-        let counted = metrics.clone();
         let failed = metrics.clone();
+        let counted_failures = backoff.clone();
+        let slot = Slot {
+            gate: gate.clone(),
+            store: controller.store(),
+            metrics: metrics.clone(),
+            backoff: backoff.clone(),
+        };
         controller
             .run(
-                move |bbt, ctx| {
-                    let timed = counted.clone();
-                    timed.reconciles.inc();
-                    let started = std::time::Instant::now();
-                    let span = reconcile_span(&bbt);
-                    reconcile(bbt, ctx)
-                        .inspect(move |_| {
-                            timed
-                                .reconcile_duration
-                                .observe(started.elapsed().as_secs_f64());
-                        })
-                        .instrument(span)
-                },
-                move |bbt, error, ctx| {
+                move |bbt, ctx| Box::pin(slot.clone().reconcile(bbt, ctx)),
+                move |bbt, error, _| {
                     failed.reconcile_failed(error.metric_label());
-                    error_policy(bbt, error, ctx)
+                    error_policy(&bbt, error, &counted_failures)
                 },
                 context.clone(),
             )
@@ -255,6 +272,8 @@ async fn run_controllers(
     }))
     .await;
     readiness.abort();
+    closer.abort();
+    load.abort();
     tracing::info!("bitbucket-token-operator stopped");
 }
 
@@ -265,7 +284,6 @@ fn controller(
     namespace: Option<String>,
     context: &Arc<Context>,
     shutdown: &Shutdown,
-    concurrency: u16,
 ) -> Controller<BitbucketToken> {
     let (tokens, secrets): (Api<BitbucketToken>, Api<PartialObjectMeta<Secret>>) = match &namespace
     {
@@ -277,6 +295,7 @@ fn controller(
     };
     let index = context.index.clone();
     let own_writes = context.own_writes.clone();
+    let retained = context.retained.clone();
     // Secrets are watched by metadata only: their data never enters the operator's memory
     // except for the token Secrets it reads on purpose. A change to a rendered Secret wakes
     // its owner (to repair drift); a change to a token Secret wakes the objects reading it.
@@ -287,6 +306,7 @@ fn controller(
     // operator's own status writes would otherwise wake every object a second time, doubling its
     // reads. Timers (revalidation, the Expiring flip) come from the reconciler's requeues.
     let (store, writer) = reflector::store();
+    let tokens_store = store.clone();
     let token_changes = watcher(tokens, watcher::Config::default())
         .default_backoff()
         // managedFields and kubectl's last-applied copy are often more than half of an object,
@@ -315,6 +335,12 @@ fn controller(
                 // The echo of this process's own write: the owner already knows.
                 return wake;
             }
+            // Under `deletionPolicy: Retain` there is no owner reference: ask who renders it.
+            wake.extend(
+                retained
+                    .owner(&namespace, &secret.name_any())
+                    .filter(|owner| renders(&tokens_store, owner, &secret)),
+            );
             wake.extend(
                 secret
                     .owner_references()
@@ -328,8 +354,112 @@ fn controller(
         })
         // Objects whose token Bitbucket just rejected for another object (see `rejections`).
         .reconcile_on(context.rejections.wake_ups(namespace.clone()))
-        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
+        // No limit here: the gate (see `gate`) bounds what runs, fairly; kube's own limit parks
+        // due objects in a hash set and starves some of them under sustained load.
+        .with_config(kube::runtime::controller::Config::default().concurrency(0))
         .graceful_shutdown_on(shutdown.triggered())
+}
+
+/// Reconciles that may run at once: `--concurrency` per watched namespace.
+fn permits(args: &RunArgs) -> usize {
+    usize::from(args.concurrency) * args.namespaces.len().max(1)
+}
+
+/// What one reconcile needs around [`reconcile`]: a slot from the gate, the freshest copy of the
+/// object, metrics, and the API back-off.
+#[derive(Clone)]
+struct Slot {
+    gate: Arc<Gate>,
+    store: Store<BitbucketToken>,
+    metrics: Arc<Metrics>,
+    backoff: Arc<ApiBackoff>,
+}
+
+impl Slot {
+    /// Waits for a slot (first reconciles first), then reconciles the object as it is now; does
+    /// nothing once the gate is closed or the object is gone.
+    async fn reconcile(self, bbt: Arc<BitbucketToken>, ctx: Arc<Context>) -> Result<Action, Error> {
+        let class = Class::of(bbt.meta().generation, bbt.status.as_ref());
+        let Some(_permit) = self.gate.enter(class).await else {
+            return Ok(Action::await_change());
+        };
+        let object = ObjectRef::from_obj(bbt.as_ref());
+        let Some(bbt) = self.store.get(&object) else {
+            return Ok(Action::await_change());
+        };
+        self.metrics.reconciles.inc();
+        let started = std::time::Instant::now();
+        let span = reconcile_span(&bbt);
+        let result = Box::pin(reconcile(bbt, ctx.clone()).instrument(span)).await;
+        let took = started.elapsed();
+        self.metrics.reconcile_duration.observe(took.as_secs_f64());
+        ctx.load.record(took);
+        if result.is_ok() {
+            self.backoff.succeeded(&object);
+        }
+        result
+    }
+}
+
+/// How often demand and capacity are compared.
+const LOAD_PERIOD: Duration = Duration::from_secs(5);
+
+/// Every [`LOAD_PERIOD`]: sums what the BitbucketTokens ask for (checks per second), updates the
+/// stretch of every interval (see [`super::load`]), its metric and the queue metric, and logs when
+/// stretching starts and stops.
+async fn watch_load(
+    stores: Vec<Store<BitbucketToken>>,
+    ctx: Arc<Context>,
+    gate: Arc<Gate>,
+    metrics: Arc<Metrics>,
+) {
+    let mut ticks = tokio::time::interval(LOAD_PERIOD);
+    let mut was_stretched = false;
+    loop {
+        ticks.tick().await;
+        let demand: f64 = stores
+            .iter()
+            .flat_map(Store::state)
+            .map(|bbt| {
+                1.0 / requested_interval(&bbt, &ctx.settings)
+                    .as_secs_f64()
+                    .max(1.0)
+            })
+            .sum();
+        let stretch = ctx.load.update(demand);
+        metrics
+            .interval_stretch
+            .set(stretch.map_or(1.0, |s| s.factor));
+        metrics.reconcile_queue.set(gate.waiting() as i64);
+        match stretch {
+            Some(s) if !was_stretched => tracing::warn!(
+                factor = format!("{:.2}", s.factor),
+                demand_per_second = format!("{:.1}", s.demand),
+                capacity_per_second = format!("{:.1}", s.capacity),
+                "cannot keep up with the requested validation intervals; stretching them all"
+            ),
+            None if was_stretched => {
+                tracing::info!("keeping up with the requested validation intervals again")
+            }
+            _ => {}
+        }
+        was_stretched = stretch.is_some();
+    }
+}
+
+/// True when `owner` still exists and is the BitbucketToken `secret` was rendered for (its uid
+/// annotation), so a retained Secret of a deleted BitbucketToken wakes nothing.
+fn renders(
+    store: &Store<BitbucketToken>,
+    owner: &ObjectRef<BitbucketToken>,
+    secret: &PartialObjectMeta<Secret>,
+) -> bool {
+    let uid = secret
+        .annotations()
+        .get(super::target::OWNER_UID_ANNOTATION);
+    store
+        .get(owner)
+        .is_some_and(|token| token.uid().as_ref() == uid)
 }
 
 /// Waits until `store` has its first full list; false if its writer went away first.
@@ -354,10 +484,18 @@ fn reconcile_span(bbt: &BitbucketToken) -> tracing::Span {
     )
 }
 
-/// Logs a failed reconcile (the one place it is logged) and retries it.
-fn error_policy(bbt: Arc<BitbucketToken>, error: &Error, _: Arc<Context>) -> Action {
-    reconcile_span(&bbt).in_scope(|| {
-        tracing::warn!(%error, kind = error.metric_label(), "reconcile failed; retrying");
+/// Logs a failed reconcile (the one place it is logged) and retries it after this object's own
+/// back-off (see [`ApiBackoff`]).
+fn error_policy(bbt: &BitbucketToken, error: &Error, backoff: &ApiBackoff) -> Action {
+    let retry = backoff.failed(&ObjectRef::from_obj(bbt), &bbt.uid().unwrap_or_default());
+    reconcile_span(bbt).in_scope(|| {
+        tracing::warn!(
+            %error,
+            kind = error.metric_label(),
+            attempt = retry.attempt,
+            retry_in_ms = retry.delay.as_millis() as u64,
+            "reconcile failed; retrying"
+        );
     });
-    Action::requeue(Duration::from_secs(15))
+    Action::requeue(retry.delay)
 }

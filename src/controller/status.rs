@@ -44,6 +44,19 @@ pub struct Observation<'a> {
     pub secret: SecretState,
     /// The value of the revalidate annotation this reconcile saw.
     pub revalidate: Option<String>,
+    /// Set while the operator checks this object less often than asked (see `controller::load`).
+    pub stretched: Option<Stretched>,
+}
+
+/// The interval a BitbucketToken asked for, the longer one it gets, and why.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stretched {
+    pub requested: Duration,
+    pub effective: Duration,
+    /// Checks per second all BitbucketTokens ask for.
+    pub demand: f64,
+    /// Reconciles per second the operator manages.
+    pub capacity: f64,
 }
 
 impl Observation<'_> {
@@ -93,11 +106,12 @@ pub fn next_status(obs: &Observation) -> BitbucketTokenStatus {
     };
     let (last_failure_time, failed_validation_attempts) =
         failure_history(prev, obs.verdict, obs.now);
-    let conditions = vec![
+    let mut conditions = vec![
         ready_condition(obs, same_token),
         token_valid_condition(obs),
         expiring_condition(obs, expires_at),
     ];
+    conditions.extend(obs.stretched.map(|s| stretched_condition(obs, &s)));
     BitbucketTokenStatus {
         observed_generation: obs.generation,
         conditions,
@@ -269,6 +283,28 @@ fn expiring_condition(obs: &Observation, expires_at: Option<DateTime<Utc>>) -> C
         ),
     };
     condition(obs, ConditionType::Expiring, status, reason, message)
+}
+
+/// `IntervalStretched`: True while this object is checked less often than its interval asks.
+fn stretched_condition(obs: &Observation, stretched: &Stretched) -> Condition {
+    let message = format!(
+        "The operator cannot keep up with every BitbucketToken's interval (they ask for {:.1} checks/s; \
+         it manages about {:.1} reconciles/s and keeps {:.0}% of that for changes), so every interval is \
+         stretched by the same factor: this one is checked every {}s instead of every {}s. Raise the \
+         operator's --concurrency if the API server has room, or lengthen spec.validation.interval.",
+        stretched.demand,
+        stretched.capacity,
+        (1.0 - super::load::TARGET_UTILISATION) * 100.0,
+        stretched.effective.as_secs(),
+        stretched.requested.as_secs(),
+    );
+    condition(
+        obs,
+        ConditionType::IntervalStretched,
+        ConditionStatus::True,
+        Reason::OperatorSaturated,
+        message,
+    )
 }
 
 /// A condition whose `lastTransitionTime` moves only when its status changes.

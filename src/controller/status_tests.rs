@@ -39,6 +39,7 @@ fn observe<'a>(
             name: "payments-ci-git".into(),
         },
         revalidate: None,
+        stretched: None,
     }
 }
 

@@ -1172,6 +1172,320 @@ async fn an_edited_rendered_secret_is_repaired() {
     env.finish().await;
 }
 
+/// Issue 18: under `deletionPolicy: Retain` the rendered Secret has no owner reference; an edit or
+/// a deletion of it is still repaired within seconds (the validation interval is an hour).
+#[tokio::test]
+async fn a_retained_secret_edited_or_deleted_is_repaired() {
+    let env = Env::start("retain-drift").await;
+    env.token_secret("src", "rat-rw").await;
+    let mut spec = rat_spec("src", "Read", &["GitConfig"]);
+    spec["target"]["deletionPolicy"] = json!("Retain");
+    env.create("kept", spec).await;
+    env.wait_condition("kept", "Ready", "True", "SecretRendered")
+        .await;
+    let rendered = env.secrets().get("kept-git").await.unwrap();
+    assert!(rendered.owner_references().is_empty());
+    let good = data(&rendered);
+    let patch = json!({"stringData": {".gitconfig": "[core]\n\tsshCommand = evil\n"}});
+    env.secrets()
+        .patch("kept-git", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("tamper");
+    let expected = good.clone();
+    wait_for(
+        &env.secrets(),
+        "kept-git",
+        WAIT,
+        move |s: Option<&Secret>| s.is_some_and(|s| data(s) == expected),
+    )
+    .await
+    .unwrap();
+    env.secrets()
+        .delete("kept-git", &DeleteParams::default())
+        .await
+        .expect("delete the rendered Secret");
+    let uid = rendered.metadata.uid.clone();
+    wait_for(
+        &env.secrets(),
+        "kept-git",
+        WAIT,
+        move |s: Option<&Secret>| s.is_some_and(|s| s.metadata.uid != uid && data(s) == good),
+    )
+    .await
+    .unwrap();
+    env.finish().await;
+}
+
+/// `(attempt, retry in ms)` of every logged failed reconcile of `name`, in log order.
+fn logged_failures(logs: &str, name: &str) -> Vec<(u32, u64)> {
+    let field = |line: &str, key: &str| -> Option<u64> {
+        let rest = line.split(&format!(" {key}=")).nth(1)?;
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    logs.lines()
+        .filter(|l| l.contains("reconcile failed") && l.contains(&format!("name={name}}}")))
+        .map(|l| {
+            let attempt = field(l, "attempt").unwrap_or(0) as u32;
+            (attempt, field(l, "retry_in_ms").unwrap_or(0))
+        })
+        .collect()
+}
+
+/// A ValidatingAdmissionPolicy (the API server's own CEL admission) refusing every Secret with
+/// the operator's managed-by label in one namespace; removed on drop.
+struct RefuseRendered {
+    name: String,
+}
+
+impl RefuseRendered {
+    async fn install(env: &Env) -> Self {
+        use k8s_openapi::api::admissionregistration::v1::{
+            ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+        };
+        let client = client().await;
+        let name = format!("bto-refuse-{}", env.ns.name);
+        let policy: ValidatingAdmissionPolicy = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [{
+                    "apiGroups": [""], "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"], "resources": ["secrets"],
+                }]},
+                "validations": [{
+                    "expression": "!has(object.metadata.labels) || !('app.kubernetes.io/managed-by' in object.metadata.labels)",
+                    "message": "rendered Secrets are refused in this namespace",
+                    // 403: a policy refusing the request, which may change; a 422 (the default
+                    // reason, Invalid) is reported as a spec the API server refuses instead.
+                    "reason": "Forbidden",
+                }],
+            },
+        }))
+        .unwrap();
+        let binding: ValidatingAdmissionPolicyBinding = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "spec": {
+                "policyName": name,
+                "validationActions": ["Deny"],
+                "matchResources": {"namespaceSelector": {"matchLabels": {
+                    "kubernetes.io/metadata.name": env.ns.name,
+                }}},
+            },
+        }))
+        .unwrap();
+        Api::<ValidatingAdmissionPolicy>::all(client.clone())
+            .create(&PostParams::default(), &policy)
+            .await
+            .unwrap();
+        Api::<ValidatingAdmissionPolicyBinding>::all(client)
+            .create(&PostParams::default(), &binding)
+            .await
+            .unwrap();
+        // The policy takes effect once the API server has loaded it: probe with a dry run.
+        let probe: Secret = serde_json::from_value(json!({
+            "metadata": {"name": "probe", "labels": {"app.kubernetes.io/managed-by": "probe"}},
+        }))
+        .unwrap();
+        let dry_run = PostParams {
+            dry_run: true,
+            ..PostParams::default()
+        };
+        wait_until("the admission policy refuses", WAIT, || async {
+            env.secrets()
+                .create(&dry_run, &probe)
+                .await
+                .is_err()
+                .then_some(())
+        })
+        .await;
+        Self { name }
+    }
+}
+
+impl Drop for RefuseRendered {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Cluster-scoped: remove it even when the test failed (a thread: Drop cannot await).
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(async move {
+                    use k8s_openapi::api::admissionregistration::v1::{
+                        ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+                    };
+                    let client = client().await;
+                    let params = DeleteParams::default();
+                    let _ = Api::<ValidatingAdmissionPolicyBinding>::all(client.clone())
+                        .delete(&name, &params)
+                        .await;
+                    let _ = Api::<ValidatingAdmissionPolicy>::all(client)
+                        .delete(&name, &params)
+                        .await;
+                })
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// Issue 18: Kubernetes API errors (here: an admission policy refuses the rendered Secret) are retried
+/// per object with an exponential, jittered back-off, and each failure is logged exactly once.
+#[tokio::test]
+async fn api_errors_back_off_per_object_and_are_logged_once() {
+    let env = Env::start("api-backoff").await;
+    env.token_secret("src", "rat-rw").await;
+    let _refusal = RefuseRendered::install(&env).await;
+    for name in ["a", "b"] {
+        env.create(name, rat_spec("src", "Read", &["GitConfig"]))
+            .await;
+    }
+    let failures = wait_until(
+        "three failures of each object",
+        Duration::from_secs(120),
+        || async {
+            let logs = env.operator.logs();
+            let (a, b) = (logged_failures(&logs, "a"), logged_failures(&logs, "b"));
+            (a.len() >= 3 && b.len() >= 3).then_some((a, b))
+        },
+    )
+    .await;
+    for failures in [&failures.0, &failures.1] {
+        let attempts: Vec<u32> = failures.iter().map(|f| f.0).collect();
+        assert_eq!(
+            attempts,
+            (1..=attempts.len() as u32).collect::<Vec<_>>(),
+            "each failure is logged once, with its attempt: {failures:?}"
+        );
+        assert!(
+            failures[2].1 > failures[0].1,
+            "the wait grows: {failures:?}"
+        );
+    }
+    assert_ne!(
+        failures.0[..3],
+        failures.1[..3],
+        "objects failing together retry on their own beats"
+    );
+    assert!(env.secrets().get_opt("a-git").await.unwrap().is_none());
+    // Logged once: the API server's message appears once in the failure's line, not again in a
+    // dump of its Status.
+    let logs = env.operator.logs();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("reconcile failed") && l.contains("name=a}"))
+        .collect();
+    for line in &lines {
+        assert_eq!(
+            line.matches("rendered Secrets are refused").count(),
+            1,
+            "{line}"
+        );
+    }
+    env.finish().await;
+}
+
+/// Issue 18: starvation under overload. 120 BitbucketTokens asking to be checked every second,
+/// an operator allowed one reconcile at a time: it cannot keep up. Every object must get its
+/// first reconcile before any object gets its second, and the operator must stretch the intervals
+/// and say so (metric and condition) instead of leaving objects without a status.
+#[tokio::test]
+async fn under_overload_every_object_comes_first_and_intervals_stretch() {
+    const N: usize = 120;
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "overload").await;
+    let world = World::start().await;
+    let tokens: Api<BitbucketToken> = ns.api();
+    // Watch every change from the start: the order of first statuses and second ones.
+    let watched = tokens.clone();
+    let order = tokio::spawn(async move {
+        use futures::StreamExt;
+        use kube::runtime::watcher;
+        let mut writes: BTreeMap<String, (usize, Option<String>)> = BTreeMap::new();
+        let mut stream = watcher(watched, watcher::Config::default()).boxed();
+        while let Some(event) = stream.next().await {
+            let Ok(watcher::Event::Apply(bbt) | watcher::Event::InitApply(bbt)) = event else {
+                continue;
+            };
+            let Some(status) = &bbt.status else { continue };
+            let key = serde_json::to_string(status).unwrap();
+            let entry = writes.entry(bbt.name_any()).or_insert((0, None));
+            if entry.1.as_deref() != Some(key.as_str()) {
+                *entry = (entry.0 + 1, Some(key));
+            }
+            if writes.len() == N {
+                // The moment the last object got its first status: how often had any been written?
+                return writes.values().map(|(count, _)| *count).max().unwrap_or(0);
+            }
+        }
+        0
+    });
+    // Everything exists before the operator starts, so all objects are due for their first
+    // reconcile at once.
+    let secrets: Api<Secret> = ns.api();
+    let source: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "src"},
+        "stringData": {"token": world.secret("rat-rw")},
+    }))
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &source)
+        .await
+        .unwrap();
+    for i in 0..N {
+        let object: BitbucketToken = serde_json::from_value(json!({
+            "apiVersion": "bitbucket-token-operator.io/v1beta1",
+            "kind": "BitbucketToken",
+            "metadata": {"name": format!("t-{i:03}")},
+            "spec": rat_spec("src", "Read", &["GitConfig"]),
+        }))
+        .unwrap();
+        tokens
+            .create(&PostParams::default(), &object)
+            .await
+            .unwrap();
+    }
+    let env = Env {
+        operator: Operator::start(
+            &ns.name,
+            &world.sim,
+            &["--concurrency=1", "--default-validation-interval=1s"],
+        ),
+        ns,
+        world,
+    };
+    let most = tokio::time::timeout(Duration::from_secs(120), order)
+        .await
+        .expect("every object got a status within 2 minutes")
+        .unwrap();
+    assert_eq!(
+        most, 1,
+        "no object had a second status before every object had its first"
+    );
+    let factor = wait_until("the stretch metric", WAIT, || async {
+        sample(
+            &scrape(&env).await,
+            "bitbucket_token_operator_interval_stretch_ratio",
+        )
+        .filter(|factor| *factor > 1.0)
+    })
+    .await;
+    let bbt = env
+        .wait_condition("t-000", "IntervalStretched", "True", "OperatorSaturated")
+        .await;
+    let message = condition(&bbt, "IntervalStretched")
+        .unwrap()
+        .message
+        .clone();
+    assert!(message.contains("instead of every 1s"), "{message}");
+    assert!(env.operator.logs().contains("stretching them all"));
+    eprintln!("overload: {N} objects every 1s with one slot: intervals stretched x{factor:.1}");
+    env.finish().await;
+}
+
 // --- Issue 14: verdicts for tokens as Bitbucket issues them today ---------------------------
 
 /// Fault 5: a declared expiry that passes while the operator watches turns the token Expired at
