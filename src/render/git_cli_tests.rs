@@ -592,4 +592,32 @@ fn a_context_path_git_matches_inconsistently_is_refused() {
             "{base}: {result:?}"
         );
     }
+    // Found by the property tests: `https://git.example.com//A` (1 run in 3) and `https://=`.
+    for (base, problem) in [
+        ("https://git.example.com//A", "empty segment"),
+        ("https://git.example.com/a//b/", "empty segment"),
+        ("https://=", "its host may contain only"),
+        (
+            "https://a=b.example.com/bitbucket",
+            "its host may contain only",
+        ),
+    ] {
+        let server = GitServer::DataCenter {
+            base: Url::parse(base).unwrap(),
+        };
+        let result = render(&RenderInput {
+            token: &token,
+            kind: K::HttpAccessToken,
+            server: &server,
+            access: &access,
+            username: Some("dev"),
+            formats: &[F::GitCredentials],
+            mount_path: crate::api::DEFAULT_MOUNT_PATH,
+            ca_bundle: None,
+        });
+        assert!(
+            matches!(result, Err(RenderError::InvalidBaseUrl { problem: p, .. }) if p.contains(problem)),
+            "{base}: {result:?}"
+        );
+    }
 }

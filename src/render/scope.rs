@@ -165,7 +165,25 @@ fn split_base(base: &Url) -> Result<(String, String), RenderError> {
             "its path may contain only letters, digits and / - . _ ~ (git matches other characters inconsistently)",
         ));
     }
+    // An empty segment (`//`) in the context path: git normalizes the URLs it compares, and the
+    // property tests found `http.<url>` and `credential.<url>` sections disagreeing on it.
+    if base.path().trim_end_matches('/').contains("//") {
+        return Err(invalid(
+            "its path has an empty segment (//), which git matches inconsistently",
+        ));
+    }
     let host = base.host_str().ok_or_else(|| invalid("it has no host"))?;
+    // Git's URL matching (urlmatch.c, url_normalize) accepts only these characters in a host and
+    // ignores a `http.<url>`/`credential.<url>` section whose host has any other (found by the
+    // property tests: `https://=`).
+    if !host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ':' | ']'))
+    {
+        return Err(invalid(
+            "its host may contain only letters, digits and . - _ (git ignores sections for other hosts)",
+        ));
+    }
     let authority = match base.port() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_string(),
