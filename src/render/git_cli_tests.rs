@@ -567,33 +567,15 @@ fn config_writer_round_trips_hostile_values_and_subsections_through_git() {
 fn a_context_path_git_matches_inconsistently_is_refused() {
     let token = token(TOKEN);
     let access = access(None, Some("PAY"), &[]);
-    for base in [
-        "https://git.example.com/:",
-        "https://git.example.com/a!b",
-        "https://git.example.com/$x",
-        "https://git.example.com/a%20b",
-        "https://git.example.com/a@b",
-    ] {
-        let server = GitServer::DataCenter {
-            base: Url::parse(base).unwrap(),
-        };
-        let result = render(&RenderInput {
-            token: &token,
-            kind: K::HttpAccessToken,
-            server: &server,
-            access: &access,
-            username: Some("dev"),
-            formats: &[F::GitCredentials],
-            mount_path: crate::api::DEFAULT_MOUNT_PATH,
-            ca_bundle: None,
-        });
-        assert!(
-            matches!(result, Err(RenderError::InvalidBaseUrl { problem, .. }) if problem.contains("only letters")),
-            "{base}: {result:?}"
-        );
-    }
-    // Found by the property tests: `https://git.example.com//A` (1 run in 3) and `https://=`.
+    const PATH_CHARACTERS: &str = "its path may contain only letters";
+    // The last four were found by the property tests: `https://git.example.com//A` (1 run in 3)
+    // and `https://=`.
     for (base, problem) in [
+        ("https://git.example.com/:", PATH_CHARACTERS),
+        ("https://git.example.com/a!b", PATH_CHARACTERS),
+        ("https://git.example.com/$x", PATH_CHARACTERS),
+        ("https://git.example.com/a%20b", PATH_CHARACTERS),
+        ("https://git.example.com/a@b", PATH_CHARACTERS),
         ("https://git.example.com//A", "empty segment"),
         ("https://git.example.com/a//b/", "empty segment"),
         ("https://=", "its host may contain only"),
